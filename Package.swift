@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Only the toolchain's own modules are available here; C libraries come from Debian packages
+// through the system library targets below.
+let package = Package(
+    name: "agent-store",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "store-server", targets: ["StoreServer"]),
+        .executable(name: "store-load", targets: ["StoreLoad"]),
+        .executable(name: "vector-bench", targets: ["VectorBench"]),
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "StoreClient", targets: ["StoreClient"]),
+    ],
+    targets: [
+        // Bytes <-> typed messages. No I/O, no Dispatch, no logging.
+        .target(name: "WireProtocol"),
+
+        .systemLibrary(
+            name: "CLibpq",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // No pkgConfig: hiredis' .pc adds a -D flag that SwiftPM refuses.
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // Approximate nearest-neighbour index; pure Swift, no I/O.
+        .target(name: "VectorIndex"),
+
+        // The server's logic as a library so tests can start a server in process.
+        .target(
+            name: "StoreServerCore",
+            dependencies: ["WireProtocol", "CLibpq", "CHiredis", "VectorIndex"]
+        ),
+        .executableTarget(name: "StoreServer", dependencies: ["StoreServerCore"]),
+
+        .target(name: "StoreClient", dependencies: ["WireProtocol"]),
+
+        .executableTarget(name: "StoreLoad", dependencies: ["StoreClient", "WireProtocol"]),
+        .executableTarget(name: "VectorBench", dependencies: ["VectorIndex"]),
+
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(name: "StoreServerTests",
+                    dependencies: ["StoreServerCore", "StoreClient", "WireProtocol"]),
+        .testTarget(name: "StoreClientTests",
+                    dependencies: ["StoreClient", "StoreServerCore", "WireProtocol"]),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"]),
+        .testTarget(name: "BackendTests", dependencies: ["StoreServerCore"]),
+    ]
+)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The one command that runs every test: Debian packages, a release build (some compiler
+# problems only show there), the Swift tests and the Python tests, against real PostgreSQL and
+# Redis servers that this script starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release
+scripts/with-backends.sh scripts/run-test-suites.sh

@@ -29,6 +29,9 @@ public struct MessageAssembler: Sendable {
 
     public var incompleteMessageCount: Int { partial.count }
 
+    /// True while a chunked message with this id has started but not finished.
+    public func isAssembling(requestID: UInt64) -> Bool { partial[requestID] != nil }
+
     /// Adds a frame; returns the message when the frame completes one.
     public mutating func add(_ frame: Frame) throws(ProtocolViolation) -> Message? {
         let isLast = !frame.flags.contains(.moreChunks)

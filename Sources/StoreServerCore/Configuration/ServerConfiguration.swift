@@ -1,0 +1,55 @@
+// Every tunable of the server in one place ("knobs"), with its default and the reason for it.
+// Protocol limits announced to clients live in WireProtocol's ProtocolLimits.
+import WireProtocol
+
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on; loopback by default so a fresh server is not exposed by accident.
+    public var host = "127.0.0.1"
+    /// 0 asks the kernel for a free port (tests); the bound port is reported after start.
+    public var port: UInt16 = 7411
+    public var limits = ProtocolLimits()
+
+    /// Open connections at once; more are answered overloaded and closed. Each connection costs
+    /// a file descriptor and its buffers.
+    public var connectionsMax = 1024
+    /// Preface, hello and auth must finish within this time, so idle half-open sockets cannot
+    /// pile up before authentication.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Once a frame has started arriving it must be complete within this time (slow senders).
+    public var frameCompletionTimeout: Duration = .seconds(30)
+    /// Above this many unsent bytes a connection stops reading requests until the client drains
+    /// its responses (backpressure against clients that do not read).
+    public var outputBufferBytesHigh = 8 << 20
+    /// Reading resumes when the unsent bytes fall below this.
+    public var outputBufferBytesLow = 1 << 20
+    /// How long a graceful shutdown waits for in-flight requests before closing anyway.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Serial queues that run connection I/O; one per core keeps every core busy without
+    /// contention between queues.
+    public var ioQueueCount = 2
+    /// Named tokens: (name, token). Empty means no authentication, loopback clients only.
+    public var authTokens: [(name: String, token: String)] = []
+    /// With no tokens configured, accept non-loopback clients anyway (explicit operator choice).
+    public var allowUnauthenticatedRemote = false
+    public var serverID = "store-server"
+    public var logLevel: LogLevel = .info
+
+    /// The data directory of the managed local backends.
+    public var dataDirectory = "./var"
+    public var databaseURL: String?
+    public var redisURL: String?
+
+    public init() {}
+
+    /// The smallest timeout granularity needed: connection timers tick at a quarter of the
+    /// shortest timeout so each fires at most 25% late, but no more often than every 10 ms.
+    var connectionTickInterval: Duration {
+        let shortest = [handshakeTimeout, frameCompletionTimeout,
+                        .milliseconds(Int(limits.idleTimeoutMilliseconds))].min()!
+        return max(.milliseconds(10), min(.seconds(1), shortest / 4))
+    }
+}
+
+public enum ServerVersion {
+    public static let current = "0.1.0"
+}

@@ -30,17 +30,21 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     let queue: DispatchQueue
     let peer: SocketAddress
     private let descriptor: Int32
+    private let writeDescriptor: Int32
     private let configuration: ServerConfiguration
     private let logger: Logger
     private weak var events: (any ConnectionEvents)?
     private var eventsStrong: (any ConnectionEvents)?
 
+    // Sources are created when needed and cancelled when not, never suspended: cancelling or
+    // releasing a suspended source traps, and a cancelled source is simple to reason about.
+    // The write source watches a dup of the descriptor so that creating and cancelling it never
+    // touches the read source's epoll registration (libdispatch shares one per descriptor).
     private var readSource: DispatchSourceRead?
     private var writeSource: DispatchSourceWrite?
     private var tickTimer: DispatchSourceTimer?
-    private var readSuspended = false
-    private var writeSuspended = true
-    private var cancelledSourceCount = 0
+    private var liveSourceCount = 0
+    private var readingPaused = false
     private var closed = false
     private var closeRequested = false
     private var flushScheduled = false
@@ -63,6 +67,10 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
          configuration: ServerConfiguration, logger: Logger) {
         self.id = id
         self.descriptor = descriptor
+        // If dup fails (out of descriptors) writes still work; only waiting for writability
+        // shares the descriptor, as before.
+        let duplicate = dup(descriptor)
+        writeDescriptor = duplicate >= 0 ? duplicate : descriptor
         self.peer = peer
         self.queue = queue
         self.configuration = configuration
@@ -74,16 +82,10 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    /// Starts the sources. The connection keeps `events` alive until it closes.
+    /// Starts reading and the tick timer. The connection keeps `events` alive until it closes.
     func start(events: any ConnectionEvents) {
         self.events = events
         eventsStrong = events
-        let read = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
-        read.setEventHandler { [unowned self] in self.readAvailable() }
-        read.setCancelHandler { self.sourceCancelled() }
-        let write = DispatchSource.makeWriteSource(fileDescriptor: descriptor, queue: queue)
-        write.setEventHandler { [unowned self] in self.flush() }
-        write.setCancelHandler { self.sourceCancelled() }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let tick = configuration.connectionTickInterval
         let tickNanoseconds = Int(tick.components.seconds) * 1_000_000_000 + Int(tick.components.attoseconds / 1_000_000_000)
@@ -93,15 +95,35 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
             guard !self.closed else { return }
             self.events?.connectionTick(now: MonotonicClock.nanoseconds())
         }
-        readSource = read
-        writeSource = write
+        // The timer's cancel handler is what keeps the connection alive until it has closed.
+        timer.setCancelHandler { self.tickTimer = nil }
         tickTimer = timer
-        // Write sources start suspended in our bookkeeping: activate then suspend so that every
-        // later resume/suspend pair stays balanced.
-        write.activate()
-        write.suspend()
-        read.activate()
         timer.activate()
+        startReadSource()
+    }
+
+    private func startReadSource() {
+        let read = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
+        read.setEventHandler { [unowned self] in self.readAvailable() }
+        read.setCancelHandler { self.sourceCancelled() }
+        liveSourceCount += 1
+        readSource = read
+        read.activate()
+    }
+
+    private func startWriteSource() {
+        guard writeSource == nil else { return }
+        let write = DispatchSource.makeWriteSource(fileDescriptor: writeDescriptor, queue: queue)
+        write.setEventHandler { [unowned self] in self.flush() }
+        write.setCancelHandler { self.sourceCancelled() }
+        liveSourceCount += 1
+        writeSource = write
+        write.activate()
+    }
+
+    private func stopWriteSource() {
+        writeSource?.cancel()
+        writeSource = nil
     }
 
     // MARK: ConnectionOutput
@@ -129,11 +151,11 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     func closeNow() {
         guard !closed else { return }
         closed = true
-        if readSuspended { readSource?.resume(); readSuspended = false }
-        if writeSuspended { writeSource?.resume(); writeSuspended = false }
         readSource?.cancel()
-        writeSource?.cancel()
+        readSource = nil
+        stopWriteSource()
         tickTimer?.cancel()
+        if liveSourceCount == 0 { closeDescriptors() }
         output = []
         outputOffset = 0
         events?.connectionClosed()
@@ -148,7 +170,7 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
             let count = Glibc.read(descriptor, readBuffer.baseAddress, readBuffer.count)
             if count > 0 {
                 events?.connectionReceived(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
-                if closed || readSuspended { return }
+                if closed || readingPaused { return }
                 if count < readBuffer.count { return }
             } else if count == 0 {
                 logger.debug("peer closed", ["connection": id])
@@ -164,15 +186,17 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     }
 
     private func pauseReading() {
-        guard !readSuspended, !closed else { return }
-        readSuspended = true
-        readSource?.suspend()
+        guard !readingPaused, !closed else { return }
+        logger.debug("output buffer full, pausing reads", ["connection": id, "pending_bytes": pendingOutputBytes])
+        readingPaused = true
+        readSource?.cancel()
+        readSource = nil
     }
 
     private func resumeReading() {
-        guard readSuspended, !closed, !closeRequested else { return }
-        readSuspended = false
-        readSource?.resume()
+        guard readingPaused, !closed, !closeRequested else { return }
+        readingPaused = false
+        startReadSource()
     }
 
     // MARK: Writing
@@ -204,7 +228,7 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
                 }
             } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 if errno == EINTR { continue }
-                if writeSuspended { writeSource?.resume(); writeSuspended = false }
+                startWriteSource()
                 return
             } else {
                 logger.debug("write failed", ["connection": id, "error": SocketSupport.lastError])
@@ -214,24 +238,22 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
         }
         output.removeAll(keepingCapacity: output.capacity <= (1 << 20))
         outputOffset = 0
-        if !writeSuspended { writeSource?.suspend(); writeSuspended = true }
+        stopWriteSource()
         if closeRequested {
             closeNow()
             return
         }
-        if readSuspended && pendingOutputBytes < configuration.outputBufferBytesLow { resumeReading() }
+        if readingPaused && pendingOutputBytes < configuration.outputBufferBytesLow { resumeReading() }
     }
 
     private func sourceCancelled() {
-        cancelledSourceCount += 1
-        // Both sources share the descriptor; close it only when neither can still use it.
-        // The cancel handlers hold the connection alive until here; dropping the sources breaks
-        // that cycle.
-        if cancelledSourceCount == 2 {
-            Glibc.close(descriptor)
-            readSource = nil
-            writeSource = nil
-            tickTimer = nil
-        }
+        liveSourceCount -= 1
+        // Sources share the descriptor; close it only when none can still use it.
+        if closed && liveSourceCount == 0 { closeDescriptors() }
+    }
+
+    private func closeDescriptors() {
+        if writeDescriptor != descriptor { Glibc.close(writeDescriptor) }
+        Glibc.close(descriptor)
     }
 }

@@ -138,13 +138,22 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     func closeAfterFlush() {
         guard !closed, !closeRequested else { return }
         closeRequested = true
-        pauseReading()
+        queue.asyncAfter(deadline: .now() + Self.closeGracePeriod) { [weak self] in self?.closeNow() }
         if pendingOutputBytes == 0 {
-            closeNow()
+            lingeringClose()
         } else {
             scheduleFlush()
-            queue.asyncAfter(deadline: .now() + Self.closeGracePeriod) { [weak self] in self?.closeNow() }
         }
+    }
+
+    /// Half-closes, then discards input until the peer closes too (or the grace period ends).
+    /// Closing a socket that still has unread input makes the kernel send a reset, which can
+    /// destroy responses the peer has not read yet; this is the lingering close HTTP servers use.
+    private func lingeringClose() {
+        guard !closed else { return }
+        shutdown(descriptor, Int32(SHUT_WR))
+        if readSource == nil { startReadSource() }
+        readingPaused = false
     }
 
     /// Closes at once, dropping unsent output.
@@ -169,6 +178,8 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
         for _ in 0..<Self.readsPerWakeUpMax {
             let count = Glibc.read(descriptor, readBuffer.baseAddress, readBuffer.count)
             if count > 0 {
+                // After a close was requested, input is read only to be discarded.
+                if closeRequested { continue }
                 events?.connectionReceived(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
                 if closed || readingPaused { return }
                 if count < readBuffer.count { return }
@@ -240,7 +251,7 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
         outputOffset = 0
         stopWriteSource()
         if closeRequested {
-            closeNow()
+            lingeringClose()
             return
         }
         if readingPaused && pendingOutputBytes < configuration.outputBufferBytesLow { resumeReading() }

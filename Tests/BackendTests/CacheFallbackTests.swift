@@ -15,7 +15,9 @@ final class CacheFallbackTests: XCTestCase {
             // Best effort: a leftover temp directory does no harm.
             try? FileManager.default.removeItem(at: directory)
         }
-        let configuration = ManagedRedis.Configuration(port: port, dataDirectory: directory)
+        // Loading the snapshot makes the restarted Redis hold the old values.
+        let configuration = ManagedRedis.Configuration(port: port, dataDirectory: directory,
+                                                       loadsExistingSnapshot: true)
         var managed = try await ManagedRedis.start(configuration: configuration, logger: RedisTestSupport.logger)
         let pool = RedisPool(configuration: .init(endpoint: managed.endpoint, commandTimeout: .seconds(1)),
                              logger: RedisTestSupport.logger)

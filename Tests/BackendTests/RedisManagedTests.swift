@@ -23,6 +23,8 @@ final class RedisManagedTests: XCTestCase {
                                     .bulk(Array(directory.appendingPathComponent("redis").path.utf8))]))
         let save = try await connection.execute(["CONFIG", "GET", "save"])
         XCTAssertEqual(save, .array([.bulk(Array("save".utf8)), .bulk([])]), "no snapshots in managed mode")
+        _ = try await connection.execute(["SET", "from-an-earlier-run", "stale"])
+        _ = try await connection.execute(["SAVE"])
         connection.close()
 
         // A second server on the same port is refused rather than confused with ours.
@@ -43,6 +45,16 @@ final class RedisManagedTests: XCTestCase {
         } catch {
             guard case .unavailable = error else { return XCTFail("expected .unavailable, got \(error)") }
         }
+
+        // A restart starts empty even though a snapshot was left behind.
+        let restarted = try await ManagedRedis.start(
+            configuration: .init(port: port, dataDirectory: directory), logger: RedisTestSupport.logger)
+        let fresh = try await RedisConnection.connect(to: restarted.endpoint, connectTimeout: .seconds(1),
+                                                      commandTimeout: .seconds(1))
+        let leftover = try await fresh.execute(["GET", "from-an-earlier-run"])
+        XCTAssertEqual(leftover, .null, "cached values from an earlier run may be stale")
+        fresh.close()
+        await restarted.stop()
     }
 
     func testMissingExecutableIsReported() async throws {

@@ -17,14 +17,21 @@ public final class ManagedRedis: Sendable {
         /// How long to wait for the process to exit after SHUTDOWN before sending SIGTERM, and
         /// again before SIGKILL.
         public var stopTimeout: Duration
+        /// False (the default) deletes a `dump.rdb` left in the directory (by a manual SAVE)
+        /// before starting: cached values from an earlier run may be stale against PostgreSQL,
+        /// and a cache that starts empty is always correct. Tests set it to simulate a Redis that
+        /// comes back with its old data.
+        public var loadsExistingSnapshot: Bool
 
         public init(port: Int, dataDirectory: URL, executablePath: String? = nil,
-                    startTimeout: Duration = .seconds(10), stopTimeout: Duration = .seconds(5)) {
+                    startTimeout: Duration = .seconds(10), stopTimeout: Duration = .seconds(5),
+                    loadsExistingSnapshot: Bool = false) {
             self.port = port
             self.dataDirectory = dataDirectory
             self.executablePath = executablePath
             self.startTimeout = startTimeout
             self.stopTimeout = stopTimeout
+            self.loadsExistingSnapshot = loadsExistingSnapshot
         }
     }
 
@@ -61,6 +68,15 @@ public final class ManagedRedis: Sendable {
         } catch {
             throw .unavailable(backend: "redis", reason: "cannot create \(directory.path): \(error)",
                                outcomeUnknown: false)
+        }
+        let snapshot = directory.appendingPathComponent("dump.rdb")
+        if !configuration.loadsExistingSnapshot, FileManager.default.fileExists(atPath: snapshot.path) {
+            do {
+                try FileManager.default.removeItem(at: snapshot)
+            } catch {
+                throw .unavailable(backend: "redis", reason: "cannot remove stale \(snapshot.path): \(error)",
+                                   outcomeUnknown: false)
+            }
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

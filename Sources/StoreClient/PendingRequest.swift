@@ -25,8 +25,7 @@ enum SingleCallSlot {
 
 /// Work decided under the connection's lock and run after it is released, because resuming a
 /// continuation or yielding to a stream must not happen while holding the lock.
-struct Completion: @unchecked Sendable {
-    // @unchecked: the work item is only cancelled, which DispatchWorkItem allows from any thread.
+struct Completion {
     enum Action {
         case resume(CheckedContinuation<Message, any Error>, Result<Message, StoreClientError>)
         case yield(AsyncThrowingStream<Message, any Error>.Continuation, Message)

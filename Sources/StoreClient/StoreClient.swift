@@ -26,6 +26,11 @@ public final class StoreClient: Sendable {
         self.configuration = configuration
     }
 
+    /// A client dropped without `close()` still releases its socket and reader thread.
+    deinit {
+        state.withLock { $0.connection }?.fail(with: .closed)
+    }
+
     /// Creates a client and connects it now, so a bad address or token shows up here.
     public static func connect(to configuration: ClientConfiguration) async throws(StoreClientError) -> StoreClient {
         let client = StoreClient(configuration: configuration)

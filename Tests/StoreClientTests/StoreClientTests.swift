@@ -309,6 +309,17 @@ final class StoreClientTests: XCTestCase {
         }
     }
 
+    func testUnsupportedVersionIsAServerError() async throws {
+        let peer = try TestPeer(options: TestPeer.Options(rejectsEveryVersion: true))
+        defer { peer.stop() }
+        await expectClientError({ _ = try await StoreClient.connect(to: self.makeClient(peer).configuration) }) { error in
+            guard case let .server(body) = error else { return XCTFail("expected a server error, got \(error)") }
+            XCTAssertEqual(body.code, .unsupportedVersion)
+            XCTAssertEqual(body.details["min_version"], .int(7))
+            XCTAssertFalse(error.isRetryable)
+        }
+    }
+
     func testCloseSaysGoodbyeAndRejectsLaterCalls() async throws {
         let peer = try TestPeer()
         defer { peer.stop() }

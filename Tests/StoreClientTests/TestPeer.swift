@@ -13,6 +13,8 @@ final class TestPeer: Sendable {
         var limits = ProtocolLimits()
         var authenticationRequired = false
         var agreesToChecksums = true
+        /// Answer every preface with unsupported_version, as a server of another version would.
+        var rejectsEveryVersion = false
     }
 
     /// Returns true when it handled the message; false lets the defaults answer.
@@ -184,6 +186,14 @@ final class PeerConnection: Sendable {
     }
 
     private func sendHello(preface: Preface, decoder: inout FrameDecoder) {
+        if options.rejectsEveryVersion {
+            let error = ErrorBody(code: .unsupportedVersion, message: "no common protocol version",
+                                  details: ["max_version": .int(9), "min_version": .int(7)])
+            send([Frame(header: FrameHeader(bodyLength: 0, opcode: .hello, flags: [.response, .error], requestID: 0),
+                        body: error.encodedBody)])
+            close()
+            return
+        }
         let checksums = preface.features.contains(.checksums) && options.agreesToChecksums
         let hello = Hello(version: 1, limits: options.limits, serverID: "test-peer", serverVersion: "0.0.0",
                           authenticationRequired: options.authenticationRequired, checksums: checksums)

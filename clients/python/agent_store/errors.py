@@ -121,3 +121,13 @@ class ClientClosedError(ClientError):
 
     def __init__(self, message: str = "client is closed") -> None:
         super().__init__(message, retryable=False, outcome_unknown=False)
+
+
+class RequestTooLargeError(ClientError):
+    """The request body is over the server's ``max_message_bytes``; it was not sent."""
+
+    def __init__(self, actual: int, limit: int) -> None:
+        super().__init__(f"request body of {actual} bytes is over max_message_bytes {limit}",
+                         retryable=False, outcome_unknown=False)
+        self.actual = actual
+        self.limit = limit

@@ -24,7 +24,7 @@ ECHO, STREAM, SLOW, GO_AWAY_NOW, SERVER_PING = 0x01F1, 0x01F2, 0x01F3, 0x01F4, 0
 
 class Peer:
     def __init__(self, frame_body_bytes_max: int = 4096, token: bytes | None = None,
-                 checksums: bool = True) -> None:
+                 checksums: bool = True, port: int = 0) -> None:
         self.frame_body_bytes_max = frame_body_bytes_max
         self.token = token
         self.offer_checksums = checksums
@@ -32,11 +32,11 @@ class Peer:
         self.cancelled: list[int] = []
         self.connections = 0
         self.server: asyncio.base_events.Server | None = None
-        self.port = 0
+        self.port = port
         self._writers: list[asyncio.StreamWriter] = []
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -97,7 +97,9 @@ class _Session:
         }
         hello = wire.encode_hello(wire.Hello(1, capabilities))
         self.writer.write(wire.encode_frame(Opcode.HELLO, FrameFlags.RESPONSE, 0, hello))
-        decoder = wire.FrameDecoder(4096, self.checksums)
+        # Without auth required there is no AUTH to wait for: the full limit applies at once.
+        decoder = wire.FrameDecoder(4096 if self.peer.token else self.peer.frame_body_bytes_max,
+                                    self.checksums)
         assembler = wire.ChunkAssembler(1 << 22)
         authenticated = self.peer.token is None
         while True:
@@ -151,6 +153,9 @@ class _Session:
             if request_id in self.slow:
                 self.slow.discard(request_id)
                 self.error(SLOW, request_id, ErrorCode.CANCELLED, 0x4)
+        elif opcode == Opcode.HEALTH:
+            self.send(opcode, FrameFlags.RESPONSE, request_id, wire.encode_health(wire.Health(
+                1, "test", 1, 1, 1, 0, [wire.BackendHealth("postgres", 0, "")])))
         elif opcode == ECHO:
             self.send(opcode, FrameFlags.RESPONSE, request_id, body)
         elif opcode == STREAM:

@@ -264,6 +264,7 @@ class _Connection:
             raise ClientTimeoutError(f"no free request slot (max_in_flight "
                                      f"{self.hello.max_in_flight}) within {timeout_s:g} s; "
                                      "not sent") from None
+        registered = False  # once pending, the final response or _fail releases the slot
         try:
             async with self._write_lock:
                 # GOODBYE may still go on a connection that got GO_AWAY; nothing goes on a
@@ -274,12 +275,14 @@ class _Connection:
                 self._last_request_id = request_id
                 call = Call(self, request_id, opcode, deadline, timeout_s)
                 self._pending[request_id] = call
+                registered = True
                 timeout_ms = min(_TIMEOUT_MS_MAX, max(1, math.ceil(timeout_s * 1000)))
                 frames = wire.encode_message(opcode, 0, request_id, body, self._send_body_limit,
                                              timeout_ms, self._checksums)
                 await self._write_frames(frames)
         except BaseException:
-            self._slots.release()
+            if not registered:
+                self._slots.release()
             raise
         return call
 

@@ -1,0 +1,10 @@
+// A snapshot of pool occupancy for metrics.
+
+public struct PostgresPoolStatistics: Sendable, Equatable {
+    /// Connections open or being opened.
+    public var open: Int
+    public var idle: Int
+    public var inUse: Int
+    /// Callers waiting for a connection.
+    public var waiters: Int
+}

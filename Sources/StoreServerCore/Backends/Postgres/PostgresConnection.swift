@@ -184,7 +184,7 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(connection)
             brokenFlag.store(true, ordering: .releasing)
             return .failure(.unavailable(backend: PostgresErrorClassification.backendName,
-                                         reason: "cannot connect to \(settings.description): \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                                         reason: "cannot connect to \(settings.description): \(Self.oneLine(message))",
                                          outcomeUnknown: false))
         }
         handle = connection
@@ -371,7 +371,15 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private func errorMessage(_ handle: OpaquePointer) -> String {
-        String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+        Self.oneLine(String(cString: PQerrorMessage(handle)))
+    }
+
+    /// libpq messages span lines with tab-indented hints; logs want one line.
+    private static func oneLine(_ message: String) -> String {
+        message.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }
 

@@ -7,4 +7,11 @@ public struct PostgresPoolStatistics: Sendable, Equatable {
     public var inUse: Int
     /// Callers waiting for a connection.
     public var waiters: Int
+
+    public init(open: Int, idle: Int, inUse: Int, waiters: Int) {
+        self.open = open
+        self.idle = idle
+        self.inUse = inUse
+        self.waiters = waiters
+    }
 }

@@ -133,6 +133,7 @@ public final class ManagedPostgres: Sendable {
             return nil
         }
         // postmaster.pid: pid, data directory, start time, port, socket directory, ...
+        // Unreadable (the server may be just writing it): fall back to our own port and socket.
         let lines = (try? String(contentsOfFile: clusterDirectory + "/postmaster.pid", encoding: .utf8))?
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init) ?? []
         guard lines.count > 4, let runningPort = Int(lines[3].trimmingCharacters(in: .whitespaces)) else {
@@ -145,6 +146,7 @@ public final class ManagedPostgres: Sendable {
     private func findBinDirectory() throws(BackendError) -> String {
         if let binDirectoryOverride { return binDirectoryOverride }
         let root = "/usr/lib/postgresql"
+        // No such directory just means no Debian-style install; PATH is searched next.
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap { name in Double(name).map { (version: $0, name: name) } }
             .sorted { $0.version > $1.version }

@@ -89,6 +89,15 @@ class ServerProcess:
 
     def pause(self) -> None:
         self.process.send_signal(signal.SIGSTOP)
+        # SIGSTOP is delivered asynchronously; on a loaded machine the server could still answer
+        # a request sent right after kill(). Wait until the kernel reports it stopped.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "T":
+                    return
+            time.sleep(0.005)
+        raise AssertionError("server did not stop")
 
     def resume(self) -> None:
         self.process.send_signal(signal.SIGCONT)

@@ -14,6 +14,8 @@ struct LoadOptions {
     var seconds = 5.0
     var warmupSeconds = 1.0
     var token: String?
+    /// Event-loop threads; 1 matches redis-benchmark's single-threaded client.
+    var threads = 1
 
     static func parse(_ arguments: [String]) -> LoadOptions {
         var options = LoadOptions()
@@ -32,8 +34,9 @@ struct LoadOptions {
             case "--seconds": options.seconds = Double(value()) ?? { fail("bad --seconds") }()
             case "--warmup": options.warmupSeconds = Double(value()) ?? { fail("bad --warmup") }()
             case "--token": options.token = value()
+            case "--threads": options.threads = Int(value()) ?? { fail("bad --threads") }()
             case "--help", "-h":
-                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T]")
+                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N]")
                 exit(0)
             default: fail("unknown option \(arguments[index])")
             }
@@ -49,86 +52,153 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// One connection's worker: send `pipeline` pings, read as many responses, repeat.
-final class PingWorker: @unchecked Sendable {
-    // Safe: each worker's state is used only by its own thread until `finished` is signalled.
+/// One connection's state inside an event loop: send `pipeline` pings, wait for all of their
+/// responses, repeat.
+struct LoadConnection {
+    var descriptor: Int32 = -1
+    var outstanding = 0
+    var batchSentAt: UInt64 = 0
+    var nextID: UInt64 = 1
+    var input: [UInt8] = []
+    var inputStart = 0
+}
+
+/// An event loop over a share of the connections, on one thread with poll(2): the shape of
+/// redis-benchmark, so that neither side pays for a thread per connection.
+final class LoadLoop: @unchecked Sendable {
+    // Safe: used only by its own thread until the group is left.
     let options: LoadOptions
+    let connectionCount: Int
     var latenciesNanoseconds: [UInt64] = []
     var error: String?
-    private var descriptor: Int32 = -1
-    private var decoder = FrameDecoder(bodyBytesMax: 1 << 20)
-    private var buffer = [UInt8](repeating: 0, count: 256 << 10)
+    private var batchTemplate: [UInt8] = []
+    private var readBuffer = [UInt8](repeating: 0, count: 256 << 10)
 
-    init(options: LoadOptions) { self.options = options }
+    init(options: LoadOptions, connectionCount: Int) {
+        self.options = options
+        self.connectionCount = connectionCount
+        var writer = ByteWriter()
+        for _ in 0..<options.pipeline {
+            Frame(header: FrameHeader(bodyLength: 8, opcode: .ping, flags: [], requestID: 0),
+                  body: PingMessage(payload: 0x5A5A).encodedBody).append(to: &writer)
+        }
+        batchTemplate = writer.bytes
+    }
 
     func run(startMeasuring: UInt64, stopAt: UInt64) {
+        var connections: [LoadConnection] = []
         do {
-            try connect()
-            var nextID: UInt64 = 1
-            if let token = options.token {
-                let frame = Frame(header: FrameHeader(bodyLength: 0, opcode: .auth, flags: [], requestID: nextID),
-                                  body: AuthRequest(credential: Array(token.utf8)).encodedBody)
-                nextID += 1
-                try write(frame.encoded())
-                guard !(try readFrame().flags.contains(.error)) else { throw LoadError("authentication failed") }
-            }
+            for _ in 0..<connectionCount { connections.append(try open()) }
             latenciesNanoseconds.reserveCapacity(1 << 20)
-            var batch = ByteWriter(capacity: options.pipeline * 32)
-            while true {
-                let sentAt = MonotonicNanoseconds.now()
-                if sentAt >= stopAt { break }
-                batch = ByteWriter(capacity: options.pipeline * 32)
-                for _ in 0..<options.pipeline {
-                    Frame(header: FrameHeader(bodyLength: 8, opcode: .ping, flags: [], requestID: nextID),
-                          body: PingMessage(payload: nextID).encodedBody).append(to: &batch)
-                    nextID += 1
-                }
-                try write(batch.bytes)
-                for _ in 0..<options.pipeline {
-                    let frame = try readFrame()
-                    guard frame.opcode == .ping, !frame.flags.contains(.error) else { throw LoadError("unexpected frame \(frame.header)") }
-                    let now = MonotonicNanoseconds.now()
-                    if sentAt >= startMeasuring { latenciesNanoseconds.append(now - sentAt) }
+            for index in connections.indices { try sendBatch(&connections[index]) }
+            var pollSet = connections.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            var running = true
+            while running {
+                let ready = poll(&pollSet, nfds_t(pollSet.count), 1000)
+                guard ready >= 0 || errno == EINTR else { throw LoadError("poll: \(String(cString: strerror(errno)))") }
+                let now = MonotonicNanoseconds.now()
+                if now >= stopAt { running = false }
+                for index in pollSet.indices where pollSet[index].revents != 0 {
+                    let finished = try receive(&connections[index])
+                    if finished {
+                        let doneAt = MonotonicNanoseconds.now()
+                        if connections[index].batchSentAt >= startMeasuring && connections[index].batchSentAt < stopAt {
+                            let latency = doneAt - connections[index].batchSentAt
+                            for _ in 0..<options.pipeline { latenciesNanoseconds.append(latency) }
+                        }
+                        if running { try sendBatch(&connections[index]) }
+                    }
                 }
             }
         } catch {
             self.error = "\(error)"
         }
-        if descriptor >= 0 { Glibc.close(descriptor) }
+        for connection in connections where connection.descriptor >= 0 { Glibc.close(connection.descriptor) }
     }
 
-    private func connect() throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    private func open() throws -> LoadConnection {
+        var connection = LoadConnection()
+        connection.descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = options.port.bigEndian
         guard inet_pton(AF_INET, options.host, &address.sin_addr) == 1 else { throw LoadError("--host must be an IPv4 address") }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(connection.descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw LoadError("connect: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        try write(Preface().encoded)
-        let hello = try readFrame()
-        guard hello.opcode == .hello, !hello.flags.contains(.error) else { throw LoadError("handshake refused") }
+        setsockopt(connection.descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        try write(Preface().encoded, to: connection.descriptor)
+        var decoder = FrameDecoder(bodyBytesMax: 1 << 20)
+        var hello: Frame?
+        while hello == nil {
+            let count = Glibc.read(connection.descriptor, &readBuffer, readBuffer.count)
+            guard count > 0 else { throw LoadError("handshake: server closed the connection") }
+            decoder.append(readBuffer[0..<count])
+            hello = try decoder.nextFrame()
+        }
+        guard hello?.opcode == .hello, hello?.flags.contains(.error) == false else { throw LoadError("handshake refused") }
+        if let token = options.token {
+            let frame = Frame(header: FrameHeader(bodyLength: 0, opcode: .auth, flags: [], requestID: connection.nextID),
+                              body: AuthRequest(credential: Array(token.utf8)).encodedBody)
+            connection.nextID += 1
+            try write(frame.encoded(), to: connection.descriptor)
+            var answer: Frame?
+            while answer == nil {
+                let count = Glibc.read(connection.descriptor, &readBuffer, readBuffer.count)
+                guard count > 0 else { throw LoadError("auth: server closed the connection") }
+                decoder.append(readBuffer[0..<count])
+                answer = try decoder.nextFrame()
+            }
+            guard answer?.flags.contains(.error) == false else { throw LoadError("authentication failed") }
+        }
+        return connection
     }
 
-    private func write(_ bytes: [UInt8]) throws {
+    private func sendBatch(_ connection: inout LoadConnection) throws {
+        // Patch fresh, increasing request ids into the pre-encoded batch.
+        let frameBytes = FrameHeader.byteCount + 8
+        for index in 0..<options.pipeline {
+            var id = connection.nextID.littleEndian
+            connection.nextID += 1
+            withUnsafeBytes(of: &id) { raw in
+                for byte in 0..<8 { batchTemplate[index * frameBytes + 8 + byte] = raw[byte] }
+            }
+        }
+        connection.outstanding = options.pipeline
+        connection.batchSentAt = MonotonicNanoseconds.now()
+        try write(batchTemplate, to: connection.descriptor)
+    }
+
+    /// Reads what is available; returns true when the whole batch has been answered.
+    private func receive(_ connection: inout LoadConnection) throws -> Bool {
+        let count = Glibc.read(connection.descriptor, &readBuffer, readBuffer.count)
+        guard count > 0 else { throw LoadError(count == 0 ? "server closed the connection" : "read: \(String(cString: strerror(errno)))") }
+        connection.input.append(contentsOf: readBuffer[0..<count])
+        while connection.input.count - connection.inputStart >= FrameHeader.byteCount {
+            let base = connection.inputStart
+            let bodyLength = Int(connection.input[base]) | Int(connection.input[base + 1]) << 8
+                | Int(connection.input[base + 2]) << 16 | Int(connection.input[base + 3]) << 24
+            let flags = UInt16(connection.input[base + 6]) | UInt16(connection.input[base + 7]) << 8
+            guard connection.input.count - base >= FrameHeader.byteCount + bodyLength else { break }
+            guard flags & FrameFlags.error.rawValue == 0 else { throw LoadError("server answered a ping with an error") }
+            connection.inputStart += FrameHeader.byteCount + bodyLength
+            connection.outstanding -= 1
+        }
+        if connection.inputStart == connection.input.count {
+            connection.input.removeAll(keepingCapacity: true)
+            connection.inputStart = 0
+        }
+        return connection.outstanding == 0
+    }
+
+    private func write(_ bytes: [UInt8], to descriptor: Int32) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
             guard sent > 0 else { throw LoadError("send: \(String(cString: strerror(errno)))") }
             offset += sent
-        }
-    }
-
-    private func readFrame() throws -> Frame {
-        while true {
-            if let frame = try decoder.nextFrame() { return frame }
-            let count = Glibc.read(descriptor, &buffer, buffer.count)
-            guard count > 0 else { throw LoadError(count == 0 ? "server closed the connection" : "read: \(String(cString: strerror(errno)))") }
-            decoder.append(buffer[0..<count])
         }
     }
 }
@@ -156,7 +226,10 @@ let options = LoadOptions.parse(Array(CommandLine.arguments.dropFirst()))
 let start = MonotonicNanoseconds.now()
 let measureFrom = start + UInt64(options.warmupSeconds * 1e9)
 let stopAt = measureFrom + UInt64(options.seconds * 1e9)
-let workers = (0..<options.connections).map { _ in PingWorker(options: options) }
+let threadCount = max(1, min(options.threads, options.connections))
+let workers = (0..<threadCount).map { index in
+    LoadLoop(options: options, connectionCount: options.connections / threadCount + (index < options.connections % threadCount ? 1 : 0))
+}
 let group = DispatchGroup()
 for worker in workers {
     group.enter()
@@ -164,7 +237,6 @@ for worker in workers {
         worker.run(startMeasuring: measureFrom, stopAt: stopAt)
         group.leave()
     }
-    thread.stackSize = 1 << 20
     thread.start()
 }
 group.wait()

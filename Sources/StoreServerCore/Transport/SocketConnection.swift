@@ -48,6 +48,9 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     private var closed = false
     private var closeRequested = false
     private var flushScheduled = false
+    /// True while input is being handed to the protocol layer: responses produced meanwhile
+    /// are flushed once at the end, with one send call, instead of scheduling a flush each.
+    private var deliveringInput = false
 
     private var output: [UInt8] = []
     private var outputOffset = 0
@@ -175,6 +178,13 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
 
     private func readAvailable() {
         guard !closed else { return }
+        deliveringInput = true
+        readUpToLimit()
+        deliveringInput = false
+        if !closed && pendingOutputBytes > 0 { flush() }
+    }
+
+    private func readUpToLimit() {
         for _ in 0..<Self.readsPerWakeUpMax {
             let count = Glibc.read(descriptor, readBuffer.baseAddress, readBuffer.count)
             if count > 0 {
@@ -213,7 +223,7 @@ final class SocketConnection: ConnectionOutput, @unchecked Sendable {
     // MARK: Writing
 
     private func scheduleFlush() {
-        guard !flushScheduled else { return }
+        guard !flushScheduled, !deliveringInput else { return }
         flushScheduled = true
         // Deferred to the end of the current queue item so that every response produced while
         // handling one read is written with one system call.

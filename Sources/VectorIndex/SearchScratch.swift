@@ -1,0 +1,48 @@
+// Per-search working memory (visited marks and two heaps), reused across searches.
+
+/// Working memory for one search at a time. A search borrows one from `ScratchPool` so that
+/// concurrent searches never share it and no search allocates in the common case.
+///
+/// `visited` is generation-stamped: a slot is visited when its stamp equals the current
+/// generation, so starting a new search is one increment instead of clearing an array.
+final class SearchScratch: @unchecked Sendable {
+    // @unchecked: owned by exactly one search at a time; ScratchPool's Mutex hands it over.
+    var visitedStamps: UnsafeMutablePointer<UInt32>
+    var visitedCapacity: Int
+    var generation: UInt32 = 0
+    var candidates: CandidateHeap
+    var results: CandidateHeap
+
+    init(slotCount: Int) {
+        visitedCapacity = max(slotCount, 64)
+        visitedStamps = .allocate(capacity: visitedCapacity)
+        visitedStamps.initialize(repeating: 0, count: visitedCapacity)
+        candidates = CandidateHeap(capacity: 256)
+        results = CandidateHeap(capacity: 256)
+    }
+
+    deinit {
+        visitedStamps.deallocate()
+        candidates.deallocate()
+        results.deallocate()
+    }
+
+    /// Starts a search over `slotCount` slots and returns the generation that marks "visited".
+    func beginSearch(slotCount: Int) -> UInt32 {
+        if slotCount > visitedCapacity {
+            visitedStamps.deallocate()
+            visitedCapacity = max(slotCount, visitedCapacity * 2)
+            visitedStamps = .allocate(capacity: visitedCapacity)
+            visitedStamps.initialize(repeating: 0, count: visitedCapacity)
+            generation = 0
+        }
+        if generation == UInt32.max {
+            visitedStamps.update(repeating: 0, count: visitedCapacity)
+            generation = 0
+        }
+        generation &+= 1
+        candidates.removeAll()
+        results.removeAll()
+        return generation
+    }
+}

@@ -6,6 +6,13 @@
 
 @inline(__always)
 func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    #if DEBUG
+    // Unoptimized SIMD goes through generic witnesses and is ~50x slower than this loop; debug
+    // builds (the test runs) take the plain loop, release builds the SIMD one below.
+    var plain: Float = 0
+    for index in 0..<count { plain += a[index] * b[index] }
+    return plain
+    #else
     let rawA = UnsafeRawPointer(a)
     let rawB = UnsafeRawPointer(b)
     var sum0 = SIMD16<Float>()
@@ -31,10 +38,19 @@ func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
         index &+= 1
     }
     return result
+    #endif
 }
 
 @inline(__always)
 func squaredEuclideanDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    #if DEBUG
+    var plain: Float = 0
+    for index in 0..<count {
+        let difference = a[index] - b[index]
+        plain += difference * difference
+    }
+    return plain
+    #else
     let rawA = UnsafeRawPointer(a)
     let rawB = UnsafeRawPointer(b)
     var sum0 = SIMD16<Float>()
@@ -64,6 +80,7 @@ func squaredEuclideanDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Floa
         index &+= 1
     }
     return result
+    #endif
 }
 
 extension DistanceMetric {

@@ -397,6 +397,8 @@ final class HNSWGraph {
         candidates.push(Candidate(key: entryDistance, slot: entry))
         visited[Int(entry)] = generation
 
+        let pending = scratch.pendingSlots
+        let pendingDistances = scratch.pendingDistances
         let linkBase = level == 0 ? level0Links : nil
         let stride0 = level0Stride
         while !candidates.isEmpty {
@@ -404,14 +406,30 @@ final class HNSWGraph {
             if nearest.key > bound && (results.count >= width || !checksAdmission) { break }
             candidates.pop()
             let list = linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level)
+            // Three passes instead of one: the distance loop then has no heap branches between
+            // independent distance computations, so the CPU overlaps their cache misses
+            // (the job hnswlib gives to explicit prefetches, which Swift does not expose).
             let count = Int(list[0])
+            var pendingCount = 0
             var index = 1
             while index <= count {
                 let neighbour = list[index]
                 index &+= 1
                 if visited[Int(neighbour)] == generation { continue }
                 visited[Int(neighbour)] = generation
-                let neighbourDistance = distance(query, neighbour)
+                pending[pendingCount] = neighbour
+                pendingCount &+= 1
+            }
+            var position = 0
+            while position < pendingCount {
+                pendingDistances[position] = distance(query, pending[position])
+                position &+= 1
+            }
+            position = 0
+            while position < pendingCount {
+                let neighbour = pending[position]
+                let neighbourDistance = pendingDistances[position]
+                position &+= 1
                 if results.count < width || neighbourDistance < bound {
                     candidates.push(Candidate(key: neighbourDistance, slot: neighbour))
                     if admits(neighbour) {

@@ -12,6 +12,11 @@ final class SearchScratch: @unchecked Sendable {
     var generation: UInt32 = 0
     var candidates: CandidateHeap
     var results: CandidateHeap
+    /// Unvisited neighbours of the node being expanded, and their distances; room for the
+    /// longest link list (2·M on level 0).
+    let pendingSlots: UnsafeMutablePointer<UInt32>
+    let pendingDistances: UnsafeMutablePointer<Float>
+    static let pendingCapacity = 2 * VectorIndexLimits.neighborsPerNodeMax
 
     init(slotCount: Int) {
         visitedCapacity = max(slotCount, 64)
@@ -19,12 +24,16 @@ final class SearchScratch: @unchecked Sendable {
         visitedStamps.initialize(repeating: 0, count: visitedCapacity)
         candidates = CandidateHeap(capacity: 256)
         results = CandidateHeap(capacity: 256)
+        pendingSlots = .allocate(capacity: Self.pendingCapacity)
+        pendingDistances = .allocate(capacity: Self.pendingCapacity)
     }
 
     deinit {
         visitedStamps.deallocate()
         candidates.deallocate()
         results.deallocate()
+        pendingSlots.deallocate()
+        pendingDistances.deallocate()
     }
 
     /// Starts a search over `slotCount` slots and returns the generation that marks "visited".

@@ -398,6 +398,7 @@ final class HNSWGraph {
         visited[Int(entry)] = generation
 
         let pending = scratch.pendingSlots
+        let rowBytes = dimension &* 4
         let pendingDistances = scratch.pendingDistances
         let linkBase = level == 0 ? level0Links : nil
         let stride0 = level0Stride
@@ -421,6 +422,20 @@ final class HNSWGraph {
                 pendingCount &+= 1
             }
             var position = 0
+            // Touch every cache line of every pending vector first: independent loads, so the
+            // memory system fetches them in parallel before the arithmetic needs them.
+            var touched: UInt32 = 0
+            while position < pendingCount {
+                let row = UnsafeRawPointer(vector(pending[position]))
+                var offset = 0
+                while offset < rowBytes {
+                    touched &+= row.load(fromByteOffset: offset, as: UInt32.self)
+                    offset &+= 64
+                }
+                position &+= 1
+            }
+            scratch.touchSink = touched
+            position = 0
             while position < pendingCount {
                 pendingDistances[position] = distance(query, pending[position])
                 position &+= 1

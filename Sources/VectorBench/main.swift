@@ -1,1 +1,177 @@
+// Measures VectorIndex on real embeddings: build time, memory, recall@10 and queries/s by ef.
+//
+// swift run -c release vector-bench --data ../shared/data [--limit N] [--ef 10,20,40,80,160]
+//   [--m 16] [--ef-construction 200] [--repeat-seconds 1]
+
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VectorIndex
+
+struct Options {
+    var dataDirectory = "../shared/data"
+    var limit: Int?
+    var searchWidths = [10, 20, 40, 80, 160]
+    var maxNeighbors = 16
+    var constructionSearchWidth = 200
+    /// Each measurement repeats the query set until at least this long, to smooth out noise.
+    var measureSeconds = 1.0
+
+    init(arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            guard let value = iterator.next() else { fail("missing value after \(flag)") }
+            switch flag {
+            case "--data": dataDirectory = value
+            case "--limit": limit = parse(value, flag)
+            case "--ef": searchWidths = value.split(separator: ",").map { parse(String($0), flag) }
+            case "--m": maxNeighbors = parse(value, flag)
+            case "--ef-construction": constructionSearchWidth = parse(value, flag)
+            case "--repeat-seconds": measureSeconds = parse(value, flag)
+            default: fail("unknown option \(flag)")
+            }
+        }
+    }
+}
+
+func parse<Value: LosslessStringConvertible>(_ text: String, _ flag: String) -> Value {
+    guard let value = Value(text) else { fail("bad value \(text) for \(flag)") }
+    return value
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("vector-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+/// Rows of a `.fbin` (uint32 n, uint32 d, n·d float32) or `.ibin` (int32) file, little-endian.
+func readMatrix<Element>(_ path: String, as type: Element.Type, rowsMax: Int? = nil) -> [[Element]] {
+    guard let data = FileManager.default.contents(atPath: path), data.count >= 8 else {
+        fail("cannot read \(path)")
+    }
+    return data.withUnsafeBytes { raw in
+        let rows = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        let columns = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        guard data.count == 8 + rows * columns * 4 else { fail("\(path): size does not match \(rows)x\(columns)") }
+        let kept = min(rows, rowsMax ?? rows)
+        return (0..<kept).map { row in
+            (0..<columns).map { column in
+                raw.loadUnaligned(fromByteOffset: 8 + (row * columns + column) * 4, as: Element.self)
+            }
+        }
+    }
+}
+
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kilobytes = Int(line.split(separator: " ")[1])
+    else { return 0 }  // Not Linux: memory column shows 0.
+    return kilobytes * 1024
+}
+
+/// CPU time of the calling thread: unlike wall time it does not count time the machine's other
+/// processes take, which on a shared 2-core machine is most of the noise.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Queries per CPU-second on the calling thread, over at least `measureSeconds` of CPU time.
+func cpuThroughput(index: VectorIndex, queries: [[Float]], searchWidth: Int, measureSeconds: Double) -> Double {
+    let start = threadCPUSeconds()
+    var done = 0
+    while threadCPUSeconds() - start < measureSeconds || done == 0 {
+        for query in queries {
+            // The query set is validated by the recall pass; a throw here cannot happen.
+            _ = try! index.nearest(to: query, count: 10, searchWidth: searchWidth)
+        }
+        done += queries.count
+    }
+    return Double(done) / (threadCPUSeconds() - start)
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+let options = Options(arguments: CommandLine.arguments)
+let base = readMatrix(options.dataDirectory + "/base.fbin", as: Float.self, rowsMax: options.limit)
+let queries = readMatrix(options.dataDirectory + "/queries.fbin", as: Float.self)
+let dimension = base[0].count
+print("data: \(base.count) x \(dimension) base, \(queries.count) queries; M=\(options.maxNeighbors) efConstruction=\(options.constructionSearchWidth)")
+
+let parameters = HNSWParameters(
+    maxNeighbors: options.maxNeighbors, constructionSearchWidth: options.constructionSearchWidth)
+let index = try VectorIndex(dimension: dimension, metric: .innerProduct, parameters: parameters)
+let clock = ContinuousClock()
+let residentBefore = residentBytes()
+let buildCPUStart = threadCPUSeconds()
+let buildTime = try clock.measure {
+    for (row, vector) in base.enumerated() { try index.insert(vector, id: UInt64(row)) }
+}
+let buildCPU = threadCPUSeconds() - buildCPUStart
+let residentGrowth = residentBytes() - residentBefore
+print(String(format: "build: %.2f s wall, %.2f s CPU (%.0f inserts/s), resident set growth %.1f MiB (vectors alone %.1f MiB)",
+             seconds(buildTime), buildCPU, Double(base.count) / seconds(buildTime),
+             Double(residentGrowth) / 1_048_576, Double(base.count * dimension * 4) / 1_048_576))
+
+// Ground truth: the file's exact top-100 for the full base; our exact scan for a subset.
+let truth: [[UInt64]]
+if options.limit == nil || options.limit! >= 60_465 {
+    truth = readMatrix(options.dataDirectory + "/queries.gt100.ibin", as: Int32.self).map { $0.prefix(10).map { UInt64($0) } }
+} else {
+    truth = try queries.map { try index.exactNearest(to: $0, count: 10).map(\.id) }
+}
+let exactTime = try clock.measure {
+    for query in queries { _ = try index.exactNearest(to: query, count: 10) }
+}
+print(String(format: "exact scan: %.0f queries/s single-threaded", Double(queries.count) / seconds(exactTime)))
+
+/// Runs every query `passes` times on `threads` threads; returns queries per second.
+func throughput(index: VectorIndex, queries: [[Float]], searchWidth: Int, threads: Int, measureSeconds: Double)
+    -> Double
+{
+    let clock = ContinuousClock()
+    var passes = 1
+    while true {
+        let passesNow = passes
+        let elapsed = clock.measure {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                for _ in 0..<passesNow {
+                    for position in stride(from: thread, to: queries.count, by: threads) {
+                        // The query set is validated by the recall pass; a throw here cannot happen.
+                        _ = try! index.nearest(to: queries[position], count: 10, searchWidth: searchWidth)
+                    }
+                }
+            }
+        }
+        let time = seconds(elapsed)
+        if time >= measureSeconds || passes >= 1_000 {
+            return Double(passes * queries.count) / time
+        }
+        passes = max(passes * 2, Int(Double(passes) * measureSeconds / max(time, 1e-3) * 1.1))
+    }
+}
+
+print("")
+print("| ef | recall@10 | queries/CPU-s (1 thread) | queries/s (1 thread) | queries/s (2 threads) |")
+print("|---:|---:|---:|---:|---:|")
+for searchWidth in options.searchWidths {
+    var found = 0
+    for (position, query) in queries.enumerated() {
+        let hits = Set(try index.nearest(to: query, count: 10, searchWidth: searchWidth).map(\.id))
+        found += truth[position].filter { hits.contains($0) }.count
+    }
+    let recall = Double(found) / Double(queries.count * 10)
+    let cpu = cpuThroughput(index: index, queries: queries, searchWidth: searchWidth,
+                            measureSeconds: options.measureSeconds)
+    let single = throughput(index: index, queries: queries, searchWidth: searchWidth, threads: 1,
+                            measureSeconds: options.measureSeconds)
+    let double = throughput(index: index, queries: queries, searchWidth: searchWidth, threads: 2,
+                            measureSeconds: options.measureSeconds)
+    print(String(format: "| %d | %.4f | %.0f | %.0f | %.0f |", searchWidth, recall, cpu, single, double))
+}

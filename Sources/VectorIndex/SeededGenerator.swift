@@ -1,0 +1,17 @@
+// Deterministic random numbers for level assignment, so builds and tests are repeatable.
+
+/// SplitMix64: tiny, fast, and its whole state is one `UInt64`, which a snapshot stores so that
+/// a loaded index goes on assigning the same levels as the original would have.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

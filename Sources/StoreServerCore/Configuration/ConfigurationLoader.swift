@@ -29,6 +29,15 @@ public enum ConfigurationLoader {
         ("drain-timeout-ms", "STORE_DRAIN_TIMEOUT_MS", "graceful shutdown wait (default 30000)"),
         ("io-queues", "STORE_IO_QUEUES", "serial I/O queues (default: number of cores)"),
         ("server-id", "STORE_SERVER_ID", "name announced in the hello"),
+        ("pool-size", "DB_POOL_SIZE", "PostgreSQL connections kept open (default 5)"),
+        ("pool-overflow", "DB_MAX_OVERFLOW", "extra PostgreSQL connections under load (default 10)"),
+        ("pool-pre-ping", "DB_POOL_PRE_PING", "check an idle connection before reuse (default true)"),
+        ("pool-recycle-seconds", "DB_POOL_RECYCLE", "replace connections older than this (default 3600)"),
+        ("enable-cache", "ENABLE_CACHE", "false turns the Redis cache off (default true)"),
+        ("cache-ttl-seconds", "CACHE_TTL", "default cache TTL (default 3600)"),
+        ("cache-hot-reload-seconds", "CACHE_HOT_RELOAD_INTERVAL", "refresh interval of warm conversations (default 60)"),
+        ("managed-postgres-port", "STORE_MANAGED_POSTGRES_PORT", "port of the managed PostgreSQL (default 55439)"),
+        ("managed-redis-port", "STORE_MANAGED_REDIS_PORT", "port of the managed Redis (default 56389)"),
         ("log-level", "LOG_LEVEL", "debug, info, notice, warning, error (default info)"),
     ]
 
@@ -95,6 +104,18 @@ public enum ConfigurationLoader {
         if let value = values["drain-timeout-ms"] { configuration.drainTimeout = .milliseconds(try number(value, "drain-timeout-ms", max: Int.max) as Int) }
         if let value = values["io-queues"] { configuration.ioQueueCount = try number(value, "io-queues", max: 256) }
         if let value = values["server-id"] { configuration.serverID = value }
+        if let value = values["pool-size"] { configuration.postgresPool.connectionsKept = try number(value, "pool-size", max: 1000) }
+        if let value = values["pool-overflow"] { configuration.postgresPool.overflowConnectionsMax = try number(value, "pool-overflow", max: 1000) }
+        if let value = values["pool-pre-ping"] {
+            // Pre-ping off means never health-check an idle connection before reuse.
+            if !(try boolean(value, "pool-pre-ping")) { configuration.postgresPool.healthCheckAfterIdle = .seconds(Int64(Int32.max)) }
+        }
+        if let value = values["pool-recycle-seconds"] { configuration.postgresPool.connectionLifetimeMax = .seconds(try number(value, "pool-recycle-seconds", max: Int.max) as Int) }
+        if let value = values["enable-cache"] { configuration.cacheEnabled = try boolean(value, "enable-cache") }
+        if let value = values["cache-ttl-seconds"] { configuration.cacheDefaultTimeToLive = .seconds(try number(value, "cache-ttl-seconds", max: 365 * 86400) as Int) }
+        if let value = values["cache-hot-reload-seconds"] { configuration.cacheHotReloadInterval = .seconds(try number(value, "cache-hot-reload-seconds", max: 86400) as Int) }
+        if let value = values["managed-postgres-port"] { configuration.managedPostgresPort = try number(value, "managed-postgres-port", max: 65535) }
+        if let value = values["managed-redis-port"] { configuration.managedRedisPort = try number(value, "managed-redis-port", max: 65535) }
         if let value = values["log-level"] {
             guard let level = LogLevel(name: value) else { throw ConfigurationError(description: "unknown log level \(value)") }
             configuration.logLevel = level

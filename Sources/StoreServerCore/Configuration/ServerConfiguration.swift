@@ -36,8 +36,24 @@ public struct ServerConfiguration: Sendable {
 
     /// The data directory of the managed local backends.
     public var dataDirectory = "./var"
+    /// PostgreSQL to use; nil runs a managed local cluster in `dataDirectory`.
     public var databaseURL: String?
+    /// Redis to use; nil runs a managed local redis-server in `dataDirectory`.
     public var redisURL: String?
+    /// Ports of the managed local servers (private, so they do not clash with system ones).
+    public var managedPostgresPort = 55439
+    public var managedRedisPort = 56389
+    public var postgresPool = PostgresPoolConfiguration()
+    /// false turns the cache off: cache operations miss and nothing goes to Redis.
+    public var cacheEnabled = true
+    /// TTL of cache entries set without one.
+    public var cacheDefaultTimeToLive: Duration = .seconds(3600)
+    /// How often recently active conversations are refreshed in the cache.
+    public var cacheHotReloadInterval: Duration = .seconds(60)
+    /// Bytes the in-process fallback cache may hold while Redis is unreachable.
+    public var fallbackCacheBytesMax = 64 << 20
+    /// Every Redis key this server writes starts with this, so clearing never touches others.
+    public var redisKeyPrefix = "agentstore:"
 
     public init() {}
 

@@ -21,16 +21,26 @@ public enum ServerLauncher {
             return 2
         }
         let logger = Logger(subsystem: "server", minimumLevel: configuration.logLevel)
-        let router = OperationRouter()
-        let server = Server(configuration: configuration, router: router, healthSources: [], logger: logger)
+        signal(SIGPIPE, SIG_IGN)
+        let launcher: BackendLauncher
+        do {
+            launcher = try await BackendLauncher.start(configuration: configuration, logger: logger)
+        } catch {
+            logger.error("cannot start the backends", ["error": error])
+            return 1
+        }
+        let router = DomainCatalogue.router(for: launcher.backends)
+        let server = Server(configuration: configuration, router: router, healthSources: launcher.healthSources, logger: logger)
         do {
             try server.start()
         } catch {
             logger.error("cannot start", ["error": error])
+            await launcher.stop()
             return 1
         }
         await waitForTerminationSignal(logger: logger)
         await server.shutdown()
+        await launcher.stop()
         return 0
     }
 

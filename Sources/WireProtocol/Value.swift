@@ -154,8 +154,8 @@ extension ByteReader {
         try readValueMap(depth: 0)
     }
 
+    /// `depth` counts the lists and maps around this value; only containers add a level.
     private mutating func readValue(depth: Int) throws(WireDecodingError) -> Value {
-        guard depth < Value.nestingDepthMax else { throw .nestingTooDeep(limit: Value.nestingDepthMax) }
         let tagByte = try readUInt8("value tag")
         guard let tag = Value.Tag(rawValue: tagByte) else { throw .invalidValueTag(tagByte) }
         switch tag {
@@ -167,6 +167,7 @@ extension ByteReader {
         case .string: return .string(try readString("string value"))
         case .bytes: return .bytes(try readBytes("bytes value"))
         case .list:
+            guard depth < Value.nestingDepthMax else { throw .nestingTooDeep(limit: Value.nestingDepthMax) }
             // Each element takes at least its tag byte.
             let count = try readCount("list count", minimumElementBytes: 1)
             var elements = [Value]()
@@ -174,10 +175,11 @@ extension ByteReader {
             for _ in 0..<count { elements.append(try readValue(depth: depth + 1)) }
             return .list(elements)
         case .map:
-            return .map(try readValueMap(depth: depth + 1))
+            return .map(try readValueMap(depth: depth))
         }
     }
 
+    /// `depth` counts the containers around this map.
     private mutating func readValueMap(depth: Int) throws(WireDecodingError) -> ValueMap {
         guard depth < Value.nestingDepthMax else { throw .nestingTooDeep(limit: Value.nestingDepthMax) }
         // Each entry takes at least a 4-byte key length and a tag byte.

@@ -44,6 +44,7 @@ final class HandshakeTests: XCTestCase {
             XCTAssertEqual(frames.count, 1, name)
             let error = try XCTUnwrap(frames.first?.errorBody, name)
             XCTAssertEqual(error.code, .malformedFrame, name)
+            XCTAssertEqual(frames.first?.opcode, .hello, "errors answering the preface take the hello's place")
             XCTAssertTrue(error.flags.contains(.connectionFatal), name)
             XCTAssertTrue(error.message.lowercased().contains(name == "PostgreSQL" ? "postgresql" : name.lowercased()),
                           "\(name): \(error.message)")

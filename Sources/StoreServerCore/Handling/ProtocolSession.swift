@@ -90,10 +90,11 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
                 guard prefaceBytes.count == Preface.byteCount else { return }
                 try acceptPreface(try Preface.decode(prefaceBytes))
             } catch let violation as ProtocolViolation {
-                failConnection(violation)
+                // Errors answering the preface take the hello's place (spec section 4).
+                failConnection(violation, opcode: .hello)
                 return
             } catch {
-                failConnection(ProtocolViolation(.internalError, "preface handling failed: \(error)"))
+                failConnection(ProtocolViolation(.internalError, "preface handling failed: \(error)"), opcode: .hello)
                 return
             }
             if remaining.isEmpty { return }
@@ -458,11 +459,11 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
     }
 
     /// A connection-fatal error: one error frame (request id 0) and a close.
-    private func failConnection(_ violation: ProtocolViolation) {
+    private func failConnection(_ violation: ProtocolViolation, opcode: Opcode = Opcode(rawValue: 0)) {
         guard phase != .closed else { return }
         context.logger.info("closing connection after protocol error",
                             ["connection": connectionID, "peer": peer, "code": violation.code.name, "reason": violation.message])
-        let frame = Frame(header: FrameHeader(bodyLength: 0, opcode: Opcode(rawValue: 0), flags: [.response, .error], requestID: 0),
+        let frame = Frame(header: FrameHeader(bodyLength: 0, opcode: opcode, flags: [.response, .error], requestID: 0),
                           body: violation.errorBody.encodedBody)
         output.send(frame.encoded(withChecksum: checksumsEnabled))
         phase = .closed

@@ -53,7 +53,12 @@ final class DrainTests: XCTestCase {
         let port = UInt16.random(in: 20000...40000)
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["--port", String(port), "--log-level", "error"]
+        let environment = ProcessInfo.processInfo.environment
+        guard let databaseURL = environment["TEST_DATABASE_URL"], let redisURL = environment["TEST_REDIS_URL"] else {
+            throw BackendFixture.MissingEnvironment()
+        }
+        process.arguments = ["--port", String(port), "--log-level", "error", "--database-url", databaseURL,
+                             "--redis-url", redisURL, "--data-dir", NSTemporaryDirectory() + "store-drain-test"]
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         var connection: RawConnection?

@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     /// With no tokens configured, accept non-loopback clients anyway (explicit operator choice).
     public var allowUnauthenticatedRemote = false
     public var serverID = "store-server"
+    /// Port of the HTTP status listener (/health, /metrics); nil = off.
+    public var statusPort: UInt16?
+    /// Its address; loopback by default so metrics are not exposed by accident.
+    public var statusHost = "127.0.0.1"
     public var logLevel: LogLevel = .info
 
     /// The data directory of the managed local backends.

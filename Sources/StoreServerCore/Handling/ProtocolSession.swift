@@ -454,6 +454,14 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
     }
 
     private func send(opcode: Opcode, flags: FrameFlags, requestID: UInt64, body: [UInt8]) {
+        if body.count <= limits.frameBodyBytesMax && !checksumsEnabled {
+            // The common case, one frame: header and body straight into one buffer.
+            var writer = ByteWriter(capacity: FrameHeader.byteCount + body.count)
+            FrameHeader(bodyLength: UInt32(body.count), opcode: opcode, flags: flags, requestID: requestID).write(into: &writer)
+            writer.writeRaw(body)
+            output.send(writer.bytes)
+            return
+        }
         let frames = MessageFramer.frames(opcode: opcode, flags: flags, requestID: requestID, body: body,
                                           bodyBytesMax: limits.frameBodyBytesMax)
         var writer = ByteWriter(capacity: body.count + FrameHeader.byteCount * frames.count)

@@ -322,6 +322,15 @@ final class CheckpointOperationTests: XCTestCase {
             }
             XCTAssertEqual(error?.details["field"], .string("metadata"), metadata)
         }
+        // Valid for Foundation's parser perhaps, but not for jsonb (a lone surrogate): still the
+        // client's invalid_argument, and the transaction leaves nothing behind.
+        let surrogate = await assertServerError(.invalidArgument) {
+            try await h.client.putCheckpoint(F.put(thread: thread, id: F.id(1), metadata: #"{"a":"\ud800"}"#,
+                                                   versions: [("a", "1")], blobs: [("a", "1", "1")]))
+        }
+        XCTAssertEqual(surrogate?.details["field"], .string("metadata"), surrogate?.message ?? "")
+        let orphanBlobs = try await h.rowCount("checkpoint_blobs", thread: thread)
+        XCTAssertEqual(orphanBlobs, 0, "a failed put stores no blobs")
         let filterError = await assertServerError(.invalidArgument) {
             try await h.client.checkpoints(CheckpointListRequest(threadID: thread, filter: "{oops"))
         }

@@ -14,16 +14,21 @@ public struct PostgresCheckpointStore: CheckpointStore {
 
     public func put(_ request: CheckpointPutRequest) async throws {
         let versions = JSONText.object(request.channelVersions.map { ($0.channel, $0.version) })
-        var statements = request.blobs.map { blob in
+        // One transaction in one round trip: the blobs and the row commit together, under the
+        // thread's shared lock so that a concurrent blob clean-up (PRUNE, DELETE_FOR_RUNS)
+        // either sees this checkpoint or runs before it.
+        var statements = [PostgresBatchStatement("BEGIN"),
+                          PostgresBatchStatement(SQL.lockThreadShared, [.text(request.threadID)])]
+        statements += request.blobs.map { blob in
             PostgresBatchStatement(SQL.insertBlob, [.text(request.threadID), .text(request.namespace), .text(blob.channel),
                                                     .text(blob.version), .text(blob.type), .bytes(blob.value)])
         }
-        // The checkpoint row goes last: once it is acknowledged, every blob it names exists.
         statements.append(PostgresBatchStatement(SQL.upsertCheckpoint, [
             .text(request.threadID), .text(request.namespace), .text(request.checkpointID),
             request.parentCheckpointID.map(PostgresValue.text) ?? .null, .text(request.checkpointType),
             .bytes(request.checkpoint), .text(request.metadata), .text(versions),
         ]))
+        statements.append(PostgresBatchStatement("COMMIT"))
         try await runPipeline(statements)
     }
 
@@ -38,11 +43,24 @@ public struct PostgresCheckpointStore: CheckpointStore {
         try await runPipeline(statements)
     }
 
-    /// Sends the statements in one pipeline and throws the first failure.
+    /// Sends the statements in one pipeline and throws the first failure. A COMMIT that
+    /// answers ROLLBACK (an earlier statement failed) without an earlier error is a failure too.
     private func runPipeline(_ statements: [PostgresBatchStatement]) async throws {
         let outcomes = try await pool.withConnection { try await $0.pipeline(statements) }
         for outcome in outcomes {
             if case let .failure(error) = outcome { throw Self.translated(error) }
+        }
+        if case .success(let rows) = outcomes.last, rows.commandTag == "ROLLBACK" {
+            throw BackendError.rejected(backend: "postgresql", reason: "checkpoint transaction was rolled back")
+        }
+    }
+
+    /// Deletes the blobs of `threads` (a JSON array) that no checkpoint names, holding each
+    /// thread's lock exclusively so no PUT of those threads is half way through.
+    private func deleteUnreferencedBlobs(threads: String) async throws {
+        try await pool.transaction { connection in
+            _ = try await connection.query(SQL.lockThreadsExclusive, [.text(threads)])
+            _ = try await connection.query(SQL.deleteUnreferencedBlobs, [.text(threads)])
         }
     }
 
@@ -130,14 +148,14 @@ public struct PostgresCheckpointStore: CheckpointStore {
             let rows = try await pool.query(SQL.deleteRuns, [.text(JSONText.array(runIDs))])
             let count = UInt64(rows.int64(row: 0, column: 0) ?? 0)
             if count > 0, let threads = rows.string(row: 0, column: 1) {
-                _ = try await pool.query(SQL.deleteUnreferencedBlobs, [.text(threads)])
+                try await deleteUnreferencedBlobs(threads: threads)
             }
             return count
         case .allButLatest(let threadIDs):
             let threads = JSONText.array(threadIDs)
             let rows = try await pool.query(SQL.deleteAllButLatest, [.text(threads)])
             let count = UInt64(rows.int64(row: 0, column: 0) ?? 0)
-            if count > 0 { _ = try await pool.query(SQL.deleteUnreferencedBlobs, [.text(threads)]) }
+            if count > 0 { try await deleteUnreferencedBlobs(threads: threads) }
             return count
         }
     }
@@ -203,6 +221,20 @@ public struct PostgresCheckpointStore: CheckpointStore {
 
 /// The statements, kept together so the schema and the queries can be read side by side.
 private enum SQL {
+    /// Advisory locks of this domain use the two-key form with this first key, apart from the
+    /// migrator's single-key lock; the second key is the thread id's hash.
+    private static let lockSpace = 0x0101
+
+    /// Taken by PUT for its thread, shared: puts of one thread do not wait for each other.
+    static let lockThreadShared = "SELECT pg_advisory_xact_lock_shared(\(lockSpace), hashtext($1))"
+
+    /// Taken by blob clean-up for every thread of the JSON array $1, in hash order so that two
+    /// clean-ups cannot deadlock.
+    static let lockThreadsExclusive = """
+        SELECT pg_advisory_xact_lock(\(lockSpace), key)
+        FROM (SELECT DISTINCT hashtext(thread_id) AS key FROM jsonb_array_elements_text($1::jsonb) AS t(thread_id) ORDER BY 1) keys
+        """
+
     static let insertBlob = """
         INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
         VALUES ($1, $2, $3, $4, $5, $6::bytea) ON CONFLICT DO NOTHING

@@ -6,9 +6,15 @@ public enum CheckpointLimits {
     /// A LIST partial is sent early once its records hold this many bytes, so a page of large
     /// checkpoints never nears `max_message_bytes` (64 MiB) and the client sees data sooner.
     public static let listPageBytesTarget = 8 << 20
-    /// Checkpoint rows read from PostgreSQL per LIST round trip. Small enough that a page of
+    /// Checkpoint rows read by LIST's first round trip. Small enough that a batch of
     /// tens-of-megabyte checkpoints stays within a few hundred MB of server memory at worst.
-    public static let listFetchRowsMax = 32
+    public static let listFetchRowsFirst = 32
+    /// LIST doubles its batch up to this many rows while batches stay under
+    /// `listFetchGrowthBytesMax`: long lists of small checkpoints need fewer round trips (each
+    /// one sorts the thread's rows again).
+    public static let listFetchRowsMax = 256
+    /// A batch larger than this keeps the next one from growing.
+    public static let listFetchGrowthBytesMax = 4 << 20
     /// Bytes in any identifier (thread, namespace, checkpoint, task, channel, version, type):
     /// real ids are UUIDs and short names; the cap keeps index entries far below PostgreSQL's
     /// btree row limit (about 2.7 kB per entry across the key).

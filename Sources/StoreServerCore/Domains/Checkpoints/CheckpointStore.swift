@@ -12,7 +12,8 @@ public protocol CheckpointStore: Sendable {
     /// namespace) when `checkpointID` is nil; nil when there is none.
     func checkpoint(_ request: CheckpointGetRequest) async throws -> CheckpointRecord?
     /// Matching checkpoints newest first (checkpoint id descending, then thread and namespace
-    /// ascending), handed to `deliver` in batches of at most `CheckpointLimits.listFetchRowsMax`.
+    /// ascending), handed to `deliver` in batches of
+    /// `CheckpointLimits.listFetchRowsFirst` growing to `listFetchRowsMax` rows.
     func list(_ request: CheckpointListRequest, deliver: ([CheckpointRecord]) async throws -> Void) async throws
     /// Removes checkpoints (and their writes and unreferenced blobs) and returns how many.
     func delete(_ scope: CheckpointDeletion) async throws -> UInt64

@@ -79,9 +79,10 @@ public struct PostgresCheckpointStore: CheckpointStore {
     public func list(_ request: CheckpointListRequest, deliver: ([CheckpointRecord]) async throws -> Void) async throws {
         var remaining = request.limit.map(Int.init) ?? Int.max
         var cursor: (checkpointID: String, threadID: String, namespace: String)?
+        var fetchRows = CheckpointLimits.listFetchRowsFirst
         while remaining > 0 {
             try Task.checkCancellation()
-            let batch = min(remaining, CheckpointLimits.listFetchRowsMax)
+            let batch = min(remaining, fetchRows)
             var query = ListQuery()
             if let threadID = request.threadID { query.add("c.thread_id = ", .text(threadID)) }
             if let namespace = request.namespace { query.add("c.checkpoint_ns = ", .text(namespace)) }
@@ -109,6 +110,10 @@ public struct PostgresCheckpointStore: CheckpointStore {
             if records.isEmpty { return }
             try await deliver(records)
             remaining -= records.count
+            let batchBytes = records.reduce(0) { $0 + Self.approximateBytes(of: $1) }
+            if batchBytes < CheckpointLimits.listFetchGrowthBytesMax {
+                fetchRows = min(fetchRows * 2, CheckpointLimits.listFetchRowsMax)
+            }
             if records.count < batch { return }
             let last = records[records.count - 1]
             cursor = (last.checkpointID, last.threadID, last.namespace)
@@ -207,6 +212,12 @@ public struct PostgresCheckpointStore: CheckpointStore {
                 }))
         }
         return records
+    }
+
+    /// The values' bytes of a record, for sizing LIST batches.
+    static func approximateBytes(of record: CheckpointRecord) -> Int {
+        record.checkpoint.count + record.metadata.utf8.count
+            + record.channelValues.reduce(0) { $0 + $1.value.count } + record.pendingWrites.reduce(0) { $0 + $1.value.count }
     }
 
     /// Data exceptions (SQLSTATE class 22: bad JSON, NUL characters) come from what the client

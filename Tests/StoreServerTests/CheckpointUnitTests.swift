@@ -3,6 +3,8 @@
 import XCTest
 @testable import StoreServerCore
 import WireProtocol
+import StoreClient
+import Foundation
 
 final class CheckpointUnitTests: XCTestCase {
     func testJSONTextQuotesAndBuildsValidJSON() throws {
@@ -59,5 +61,35 @@ final class CheckpointUnitTests: XCTestCase {
         XCTAssertEqual(PostgresCheckpointStore.translated(other), other)
         let down = BackendError.unavailable(backend: "postgresql", reason: "gone", outcomeUnknown: true)
         XCTAssertEqual(PostgresCheckpointStore.translated(down), down)
+    }
+}
+
+/// The client-facing types are Codable, so callers can persist or log them as JSON.
+final class CheckpointCodableTests: XCTestCase {
+    func testRecordsAndRequestsRoundTripThroughJSON() throws {
+        let record = CheckpointRecord(threadID: "t", namespace: "ns", checkpointID: "c2", parentCheckpointID: "c1",
+                                      checkpointType: "json", checkpoint: [1, 2, 3], metadata: #"{"step":1}"#,
+                                      channelValues: [CheckpointBlob(channel: "a", version: "1", type: "json", value: [9])],
+                                      pendingWrites: [CheckpointPendingWrite(taskID: "k", taskPath: "~0", index: -1,
+                                                                             channel: "__error__", type: "json", value: [])])
+        let decoded = try JSONDecoder().decode(CheckpointRecord.self, from: JSONEncoder().encode(record))
+        XCTAssertEqual(decoded, record)
+        let list = CheckpointListRequest(threadID: "t", filter: #"{"a":1}"#, limit: 3)
+        XCTAssertEqual(try JSONDecoder().decode(CheckpointListRequest.self, from: JSONEncoder().encode(list)), list)
+        XCTAssertEqual(try JSONDecoder().decode(CheckpointPruneStrategy.self, from: JSONEncoder().encode(CheckpointPruneStrategy.delete)),
+                       .delete)
+    }
+
+    func testMetadataHelpersEncodeAndDecodeCodableValues() throws {
+        struct Metadata: Codable, Equatable {
+            var source: String
+            var step: Int
+        }
+        var request = CheckpointPutRequest(threadID: "t", checkpointID: "c", checkpointType: "json", checkpoint: [])
+        try request.setMetadata(Metadata(source: "loop", step: 2))
+        let record = CheckpointRecord(threadID: "t", namespace: "", checkpointID: "c", parentCheckpointID: nil,
+                                      checkpointType: "json", checkpoint: [], metadata: request.metadata,
+                                      channelValues: [], pendingWrites: [])
+        XCTAssertEqual(try record.decodedMetadata(Metadata.self), Metadata(source: "loop", step: 2))
     }
 }

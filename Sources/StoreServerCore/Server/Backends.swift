@@ -41,7 +41,9 @@ public struct Domain: Sendable {
 
 public enum DomainCatalogue {
     /// Domains add themselves here.
-    public static let all: [Domain] = []
+    public static let all: [Domain] = [
+        CheckpointDomain.domain,
+    ]
 
     public static func router(for backends: Backends) -> OperationRouter {
         var router = OperationRouter()
@@ -51,10 +53,12 @@ public enum DomainCatalogue {
 }
 
 /// Reports PostgreSQL as up or down from the pool's last known state, probing when it is down.
-struct PostgresHealthSource: HealthSource {
+public struct PostgresHealthSource: HealthSource {
     let pool: PostgresPool
 
-    func currentHealth() async -> BackendHealth {
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func currentHealth() async -> BackendHealth {
         let healthy = pool.isHealthy ? true : await pool.checkHealth()
         let statistics = pool.statistics
         return BackendHealth(name: "postgres", state: healthy ? .up : .down,

@@ -103,16 +103,31 @@ def test_async_saver_reconnects_after_server_restart(checkpoint_server):
             loaded = await saver.aget_tuple(stored)
             assert loaded.checkpoint["channel_values"]["history"] == ["one"]
             assert loaded.pending_writes == [("task", "history", "w")]
-            assert saver.client.retries >= 1
+            assert saver.client.client.connections_opened == 2  # a new one after the kill
     asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
 def test_concurrent_threads_scale(checkpoint_server):
-    """32 threads putting at once finish far sooner than 32 puts one after another: nothing in
-    the saver serialises calls behind one lock, and one connection carries them all."""
+    """32 threads putting at once: their calls overlap on the one connection (a saver that
+    serialises calls behind one lock would never have two in flight) and finish sooner than the
+    same calls one after another. On the shared 2-core test machine the client, the server and
+    PostgreSQL compete for CPU, so the time bound is loose; the benchmark gives the figures."""
     with AgentStoreSaver.from_address("127.0.0.1", checkpoint_server.port) as saver:
         prefix = f"scale-{uuid.uuid4()}"
         payload = {"history": ["x" * 200] * 20}
+        store = saver.client.client
+        in_flight = {"now": 0, "peak": 0}
+        unwrapped = store.request
+
+        async def counting_request(*arguments, **options):
+            in_flight["now"] += 1
+            in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+            try:
+                return await unwrapped(*arguments, **options)
+            finally:
+                in_flight["now"] -= 1
+
+        store.request = counting_request  # runs on the saver's loop thread only: no lock
 
         def one(index: int) -> None:
             checkpoint, new_versions = checkpoint_with(saver, payload)
@@ -120,20 +135,21 @@ def test_concurrent_threads_scale(checkpoint_server):
             saver.get_tuple(config(f"{prefix}-{index}"))
 
         one(-1)  # warm up the connection and the server's prepared statements
-        rounds = 3
+        calls = CONCURRENT_THREADS * 5
         start = time.perf_counter()
-        for index in range(CONCURRENT_THREADS * rounds):
+        for index in range(calls):
             one(index)
         sequential_s = time.perf_counter() - start
+        assert in_flight["peak"] == 1
         with ThreadPoolExecutor(CONCURRENT_THREADS) as pool:
             start = time.perf_counter()
-            list(pool.map(one, range(1000, 1000 + CONCURRENT_THREADS * rounds)))
+            list(pool.map(one, range(1000, 1000 + calls)))
             concurrent_s = time.perf_counter() - start
-        print(f"{CONCURRENT_THREADS * rounds} put+get: sequential {sequential_s:.3f} s, "
-              f"{CONCURRENT_THREADS} threads {concurrent_s:.3f} s")
-        assert saver.client.client.connections_opened == 1
-        # A saver behind one lock would take as long concurrently as sequentially.
-        assert concurrent_s < sequential_s * 0.6
+        print(f"{calls} put+get: sequential {sequential_s:.3f} s, {CONCURRENT_THREADS} threads "
+              f"{concurrent_s:.3f} s, peak in flight {in_flight['peak']}")
+        assert store.connections_opened == 1
+        assert in_flight["peak"] >= CONCURRENT_THREADS // 2
+        assert concurrent_s < sequential_s * 0.9
 
 
 def test_concurrent_requests_on_one_connection_never_mix(checkpoint_server):

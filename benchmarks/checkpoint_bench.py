@@ -15,8 +15,9 @@ One cycle is what a LangGraph step costs the checkpointer: ``aput`` of the threa
 checkpoint (a message list of about 2 KB that changes every step, so it is a new blob each time,
 plus a step counter) as the child of the previous one, then ``aget_tuple`` of the thread's
 latest checkpoint. Each concurrent worker drives its own thread. Both savers run on one asyncio
-loop in this process; the Postgres saver gets a connection pool as large as the concurrency (its
-best case), the store-server keeps its default PostgreSQL pool and one client connection.
+loop in this process. The store-server keeps its default PostgreSQL pool (5 connections) and the
+saver one client connection; the Postgres saver runs with a pool as large as the concurrency and
+with a pool of 5. Its tables live in a schema of their own on the same PostgreSQL server.
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ from agent_store.langgraph import AgentStoreSaver
 
 #: Seconds the server gets to listen after start.
 STARTUP_TIMEOUT_S = 30.0
+#: Where AsyncPostgresSaver keeps its tables (the store-server uses the public schema).
+POSTGRES_SAVER_SCHEMA = "langgraph_postgres_saver"
+#: The store-server's default PostgreSQL pool (DB_POOL_SIZE), used as a second pool size for
+#: the Postgres saver so both sides can be compared with the same number of connections.
+STORE_POOL_SIZE = 5
 #: Bytes of message history each checkpoint carries (new every step).
 MESSAGE_BYTES = 2048
 
@@ -129,18 +135,27 @@ async def measure(saver, label: str, concurrency: int, cycles_total: int) -> dic
             "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000}
 
 
-async def bench_postgres(database_url: str, concurrency: int, cycles: int) -> dict:
+async def bench_postgres(database_url: str, concurrency: int, cycles: int, pool_size: int
+                         ) -> dict:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
-    async with AsyncConnectionPool(database_url, min_size=concurrency, max_size=concurrency,
+    # The store-server's own tables are in the public schema and one of them is also called
+    # "checkpoints": the Postgres saver gets a schema of its own on the same server.
+    import psycopg
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as setup:
+        await setup.execute(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SAVER_SCHEMA}")
+    async with AsyncConnectionPool(database_url, min_size=pool_size, max_size=pool_size,
                                    kwargs={"autocommit": True, "prepare_threshold": 0,
-                                           "row_factory": dict_row}, open=False) as pool:
+                                           "row_factory": dict_row,
+                                           "options": f"-c search_path={POSTGRES_SAVER_SCHEMA}"},
+                                   open=False) as pool:
         await pool.open(wait=True)
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
-        return await measure(saver, "AsyncPostgresSaver", concurrency, cycles)
+        return await measure(saver, f"AsyncPostgresSaver (pool {pool_size})", concurrency,
+                             cycles)
 
 
 async def bench_store(port: int, concurrency: int, cycles: int) -> dict:
@@ -166,8 +181,11 @@ def main() -> None:
             for concurrency in arguments.concurrency:
                 # Alternate the savers so neither always runs on a warmer machine.
                 rows.append(asyncio.run(bench_store(port, concurrency, arguments.cycles)))
-                rows.append(asyncio.run(bench_postgres(database_url, concurrency,
-                                                       arguments.cycles)))
+                # A pool as large as the concurrency, and one as large as the store-server's.
+                for pool_size in sorted({concurrency, min(concurrency, STORE_POOL_SIZE)},
+                                        reverse=True):
+                    rows.append(asyncio.run(bench_postgres(database_url, concurrency,
+                                                           arguments.cycles, pool_size)))
         finally:
             process.terminate()
             process.wait(10)

@@ -17,7 +17,9 @@ from typing import AsyncIterator, Iterator, Sequence
 
 from .aio import AsyncStoreClient
 from .client import StoreClient
-from .errors import DecodeError, ProtocolError, ProtocolViolationError, StoreError
+from .errors import (
+    ClientTimeoutError, DecodeError, ProtocolError, ProtocolViolationError, StoreError,
+)
 from .values import Reader, Writer
 
 _I32 = struct.Struct("<i")
@@ -38,6 +40,12 @@ RETRY_ATTEMPTS_MAX = 5
 #: Wait before the second attempt; doubled before each later one (0.05 + 0.1 + 0.2 + 0.4 s
 #: in all, long enough for a server restart on loopback without stalling a caller for long).
 RETRY_BACKOFF_S = 0.05
+
+
+#: After a call times out, a PING gets this long (at most) to show the connection still works;
+#: a connection silently dropped by the network (no FIN, no RST) fails it and is replaced,
+#: instead of taking every retry down with it.
+PROBE_TIMEOUT_S = 2.0
 
 
 class CheckpointOpcode(enum.IntEnum):
@@ -298,11 +306,29 @@ class AsyncCheckpointClient:
             except StoreError as error:
                 if not error.retryable or attempt == self.retry_attempts_max:
                     raise
-            # Safe to send again: every checkpoint operation is idempotent (module docstring).
-            self.retries += 1
-            await asyncio.sleep(backoff_s)
+                await self._before_retry(error, backoff_s)
             backoff_s *= 2
         raise AssertionError("unreachable")
+
+    async def _before_retry(self, error: StoreError, backoff_s: float) -> None:
+        """Safe to send again: every checkpoint operation is idempotent (module docstring). A
+        timeout may mean a dead connection that nothing reported, so it is probed first."""
+        self.retries += 1
+        if isinstance(error, ClientTimeoutError):
+            await self._replace_if_unresponsive()
+        await asyncio.sleep(backoff_s)
+
+    async def _replace_if_unresponsive(self) -> None:
+        connection = self.client._live_connection
+        if connection is None:
+            return
+        call_timeout_s = self.timeout or self.client.timeout
+        try:
+            await self.client.ping(timeout=min(PROBE_TIMEOUT_S, call_timeout_s))
+        except StoreError:
+            # No answer to a PING: drop the connection so the retry opens a new one.
+            if self.client._live_connection is connection:
+                connection.abort()
 
     async def put(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str,
                   parent_checkpoint_id: str | None, checkpoint_type: str, checkpoint: bytes,
@@ -344,11 +370,11 @@ class AsyncCheckpointClient:
             except StoreError as error:
                 if yielded or not error.retryable or attempt == self.retry_attempts_max:
                     raise
+                failure = error
             finally:
                 await stream.aclose()
-            self.retries += 1
+            await self._before_retry(failure, backoff_s)
             attempt += 1
-            await asyncio.sleep(backoff_s)
             backoff_s *= 2
 
     async def delete_thread(self, thread_id: str) -> None:

@@ -90,6 +90,56 @@ def test_saver_reconnects_after_server_restart(checkpoint_server):
         assert latest.parent_config == first
 
 
+def test_saver_survives_server_closing_an_idle_connection(tmp_path):
+    """The server closes connections idle longer than --idle-timeout-ms (as a load balancer or
+    the network drops an idle connection during a long model call); the next put still works."""
+    from server_process import ServerProcess
+    server = ServerProcess(tmp_path / "server.log", extra_arguments=["--idle-timeout-ms", "300"])
+    server.start()
+    try:
+        with AgentStoreSaver.from_address("127.0.0.1", server.port) as saver:
+            thread_id = f"idle-{uuid.uuid4()}"
+            first = put_chain(saver, thread_id, 1)[0]
+            time.sleep(1.0)  # a "long model call": the server drops the idle connection
+            checkpoint, new_versions = checkpoint_with(saver, {"history": ["after idle"]})
+            saver.put(first, checkpoint, {"source": "loop", "step": 1}, new_versions)
+            saver.put_writes({"configurable": {**first["configurable"],
+                                               "checkpoint_id": checkpoint["id"]}},
+                             [("history", "w")], "task")
+            latest = saver.get_tuple(config(thread_id))
+            assert latest.checkpoint["channel_values"]["history"] == ["after idle"]
+            assert latest.pending_writes == [("task", "history", "w")]
+            assert saver.client.client.connections_opened >= 2
+    finally:
+        server.stop()
+
+
+def test_saver_replaces_a_connection_the_network_dropped_silently(checkpoint_server):
+    """No FIN, no RST: the connection just stops carrying bytes. The call times out, a PING
+    probe fails too, the connection is replaced and the call is sent again on the new one."""
+    from blackhole_proxy import BlackholeProxy
+
+    async def scenario():
+        proxy = BlackholeProxy(checkpoint_server.port)
+        await proxy.start()
+        try:
+            async with await AgentStoreSaver.afrom_address("127.0.0.1", proxy.port,
+                                                           timeout=1.0) as saver:
+                thread_id = f"blackhole-{uuid.uuid4()}"
+                checkpoint, new_versions = checkpoint_with(saver, {"history": ["one"]})
+                stored = await saver.aput(config(thread_id), checkpoint, {"step": 0},
+                                          new_versions)
+                proxy.drop_open_connections()
+                await saver.aput_writes(stored, [("history", "w")], "task")
+                loaded = await saver.aget_tuple(stored)
+                assert loaded.pending_writes == [("task", "history", "w")]
+                assert saver.client.retries == 1
+                assert saver.client.client.connections_opened == 2
+        finally:
+            await proxy.stop()
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 def test_async_saver_reconnects_after_server_restart(checkpoint_server):
     async def scenario():
         thread_id = f"reconnect-async-{uuid.uuid4()}"

@@ -410,10 +410,12 @@ class CheckpointClient:
             retry_backoff_s=retry_backoff_s)
 
     def _wait_s(self) -> float:
-        """How long a thread waits for the event loop: every attempt's timeout plus backoff."""
+        """How long a thread waits for the event loop: every attempt's timeout, the PING probes
+        between them and the backoff."""
         per_call = self.asynchronous.timeout or self.client.timeout
         attempts = self.asynchronous.retry_attempts_max
-        return per_call * attempts + self.asynchronous.retry_backoff_s * (2 ** attempts)
+        return ((per_call + PROBE_TIMEOUT_S) * attempts
+                + self.asynchronous.retry_backoff_s * (2 ** attempts))
 
     def _run(self, coroutine):  # type: ignore[no-untyped-def]
         return self.client._submit(coroutine, self._wait_s())

@@ -93,6 +93,13 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
         saver._owned_async = store
         return saver
 
+    def setup(self) -> None:
+        """Nothing to do: the store-server creates and migrates its schema when it starts. Here
+        so code written for the Postgres savers (which must call ``setup()``) runs unchanged."""
+
+    async def asetup(self) -> None:
+        """See ``setup``."""
+
     def close(self) -> None:
         if self._owned_sync is not None:
             store, self._owned_sync = self._owned_sync, None

@@ -115,3 +115,25 @@ def test_async_graph_resumes_with_a_new_saver(checkpoint_server):
             assert result["messages"][-1].content == "final: 42, as approved"
             assert result["steps"] == ["draft", "review", "final"]
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_many_graphs_share_one_saver_from_many_threads(checkpoint_server):
+    """16 threads each run a graph to its interrupt and resume it, all through one saver (one
+    connection): every thread gets its own history back, none mixed with another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(saver: AgentStoreSaver, index: int) -> list[str]:
+        model = FakeMessagesListChatModel(responses=[
+            AIMessage(content=f"draft {index}"), AIMessage(content=f"final {index}")])
+        graph = build_graph(model, saver)
+        thread = {"configurable": {"thread_id": f"many-{index}-{uuid.uuid4()}"}}
+        graph.invoke({"messages": [HumanMessage(content=f"question {index}")],
+                      "approved": False, "steps": []}, thread)
+        result = graph.invoke(Command(resume="yes"), thread)
+        return [m.content for m in result["messages"]]
+
+    with AgentStoreSaver.from_address("127.0.0.1", checkpoint_server.port) as saver:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda index: run(saver, index), range(16)))
+        assert saver.client.client.connections_opened == 1
+    assert results == [[f"question {i}", f"draft {i}", f"final {i}"] for i in range(16)]

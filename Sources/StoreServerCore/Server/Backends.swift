@@ -53,10 +53,12 @@ public enum DomainCatalogue {
 }
 
 /// Reports PostgreSQL as up or down from the pool's last known state, probing when it is down.
-struct PostgresHealthSource: HealthSource {
+public struct PostgresHealthSource: HealthSource {
     let pool: PostgresPool
 
-    func currentHealth() async -> BackendHealth {
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func currentHealth() async -> BackendHealth {
         let healthy = pool.isHealthy ? true : await pool.checkHealth()
         let statistics = pool.statistics
         return BackendHealth(name: "postgres", state: healthy ? .up : .down,

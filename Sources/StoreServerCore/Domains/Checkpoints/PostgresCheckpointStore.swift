@@ -77,8 +77,10 @@ public struct PostgresCheckpointStore: CheckpointStore {
                 query.conditions.append("(c.checkpoint_id < \(id) OR (c.checkpoint_id = \(id) AND (c.thread_id, c.checkpoint_ns) > (\(thread), \(namespace))))")
             }
             let limit = query.parameter(.integer(batch))
-            let sql = SQL.selectRecords + (query.conditions.isEmpty ? "" : " WHERE " + query.conditions.joined(separator: " AND "))
-                + " ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns LIMIT \(limit)"
+            let selection = "SELECT * FROM checkpoints c"
+                + (query.conditions.isEmpty ? "" : " WHERE " + query.conditions.joined(separator: " AND "))
+                + " \(SQL.listOrder) LIMIT \(limit)"
+            let sql = SQL.records(selection, orderBy: SQL.listOrder)
             let rows: PostgresRows
             do {
                 rows = try await pool.query(sql, query.parameters, resultFormat: .binary)
@@ -146,7 +148,7 @@ public struct PostgresCheckpointStore: CheckpointStore {
 
     // MARK: Rows to records
 
-    /// Columns of `SQL.selectRecords`, in order.
+    /// Columns of `SQL.records`, in order.
     private enum Column: Int {
         case threadID, namespace, checkpointID, parentID, checkpointType, checkpoint, metadata
         case blobChannels, blobVersions, blobTypes, blobValues
@@ -225,14 +227,18 @@ private enum SQL {
         """
     static let insertWriteIfAbsent = insertWrite + " DO NOTHING"
 
-    /// A checkpoint row with its blobs (ordered by channel) and pending writes (ordered by
-    /// task_path, task_id, idx) aggregated into arrays. The caller appends WHERE/ORDER/LIMIT.
-    static let selectRecords = """
+    /// The checkpoints chosen by `selection` (a query over `checkpoints` that keeps its column
+    /// names, with its own WHERE, ORDER BY and LIMIT), each with its blobs (ordered by channel)
+    /// and pending writes (ordered by task_path, task_id, idx) aggregated into arrays. The rows
+    /// are chosen first so the aggregation runs only for the rows returned, not for every
+    /// checkpoint of the thread.
+    static func records(_ selection: String, orderBy: String = "") -> String {
+        """
         SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint_type, c.checkpoint,
                c.metadata::text,
                blobs.channels, blobs.versions, blobs.types, blobs.blob_values,
                writes.task_ids, writes.task_paths, writes.idxs, writes.channels, writes.types, writes.blob_values
-        FROM checkpoints c
+        FROM (\(selection)) c
         LEFT JOIN LATERAL (
             SELECT array_agg(b.channel ORDER BY b.channel) AS channels, array_agg(b.version ORDER BY b.channel) AS versions,
                    array_agg(b.type ORDER BY b.channel) AS types, array_agg(b.blob ORDER BY b.channel) AS blob_values
@@ -250,17 +256,20 @@ private enum SQL {
             FROM checkpoint_writes w
             WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id
         ) writes ON true
+        \(orderBy)
         """
+    }
 
-    static let getByID = PostgresStatement(name: "checkpoint_get_by_id", sql: selectRecords + """
+    /// LIST's order: newest first, ties by thread and namespace.
+    static let listOrder = "ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns"
 
-        WHERE c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id = $3
-        """)
+    static let getByID = PostgresStatement(name: "checkpoint_get_by_id", sql: records("""
+        SELECT * FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3
+        """))
 
-    static let getLatest = PostgresStatement(name: "checkpoint_get_latest", sql: selectRecords + """
-
-        WHERE c.thread_id = $1 AND c.checkpoint_ns = $2 ORDER BY c.checkpoint_id DESC LIMIT 1
-        """)
+    static let getLatest = PostgresStatement(name: "checkpoint_get_latest", sql: records("""
+        SELECT * FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1
+        """))
 
     /// Everything of the threads in the JSON array $1; answers the number of checkpoints.
     static let deleteThreads = """

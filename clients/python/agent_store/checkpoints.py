@@ -468,7 +468,8 @@ class CheckpointClient:
 
 __all__ = [
     "AsyncCheckpointClient", "Blob", "CheckpointClient", "CheckpointOpcode", "CheckpointRecord",
-    "PendingWrite", "PruneStrategy", "Write", "decode_get_response", "decode_record_page",
+    "PendingWrite", "PruneStrategy", "Write", "decode_empty", "decode_get_response",
+    "decode_record_page", "decode_u64",
     "encode_copy_thread", "encode_delete_for_runs", "encode_delete_thread", "encode_get",
     "encode_list", "encode_prune", "encode_put", "encode_put_writes", "read_record",
 ]

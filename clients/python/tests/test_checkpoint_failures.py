@@ -186,20 +186,30 @@ def test_concurrent_threads_scale(checkpoint_server):
 
         one(-1)  # warm up the connection and the server's prepared statements
         calls = CONCURRENT_THREADS * 5
-        start = time.perf_counter()
-        for index in range(calls):
-            one(index)
-        sequential_s = time.perf_counter() - start
-        assert in_flight["peak"] == 1
-        with ThreadPoolExecutor(CONCURRENT_THREADS) as pool:
+        timings = []
+        # Other processes on the machine can slow either phase down; a saver that serialises
+        # calls could never pass even one round, so a noisy round is measured again.
+        for round_index in range(3):
+            in_flight["peak"] = 0
             start = time.perf_counter()
-            list(pool.map(one, range(1000, 1000 + calls)))
-            concurrent_s = time.perf_counter() - start
-        print(f"{calls} put+get: sequential {sequential_s:.3f} s, {CONCURRENT_THREADS} threads "
-              f"{concurrent_s:.3f} s, peak in flight {in_flight['peak']}")
+            for index in range(calls):
+                one(round_index * 10_000 + index)
+            sequential_s = time.perf_counter() - start
+            assert in_flight["peak"] == 1
+            with ThreadPoolExecutor(CONCURRENT_THREADS) as pool:
+                start = time.perf_counter()
+                list(pool.map(one, range(round_index * 10_000 + 5_000,
+                                         round_index * 10_000 + 5_000 + calls)))
+                concurrent_s = time.perf_counter() - start
+            timings.append((round(sequential_s, 3), round(concurrent_s, 3)))
+            print(f"{calls} put+get: sequential {sequential_s:.3f} s, {CONCURRENT_THREADS} "
+                  f"threads {concurrent_s:.3f} s, peak in flight {in_flight['peak']}")
+            assert in_flight["peak"] >= CONCURRENT_THREADS // 2
+            if concurrent_s < sequential_s * 0.9:
+                break
+        else:
+            raise AssertionError(f"concurrent calls never beat sequential ones: {timings}")
         assert store.connections_opened == 1
-        assert in_flight["peak"] >= CONCURRENT_THREADS // 2
-        assert concurrent_s < sequential_s * 0.9
 
 
 def test_concurrent_requests_on_one_connection_never_mix(checkpoint_server):

@@ -31,7 +31,8 @@ release store-server, PostgreSQL 15 with fsync off, --cycles 3000):
 | AsyncPostgresSaver (pool 5) | 32 | 2976 | 525 | 56.02 | 139.91 |
 
 Other runs: 1 thread 346-431/s (ours) against 257-394/s; 32 threads 1062-1192/s against
-180-557/s; with DB_POOL_SIZE=16 on the server, 1433/s at p50 8.8 ms. At 32 threads the client's
+180-557/s; under a load average of 6-8 (server at 5d87a5d): 213 against 168/s at 1 thread,
+1049 against 207-209/s at 32 threads; with DB_POOL_SIZE=16 on the server, 1433/s at p50 8.8 ms. At 32 threads the client's
 event loop lags under 14 ms (p99 10 ms) while single requests reach p99 80-90 ms and a max of
 0.5-0.75 s: the tail is in the server (5 pooled PostgreSQL connections for 32 writers).
 """

@@ -10,8 +10,13 @@ if [[ ! -x "$venv/bin/python" ]]; then
     mkdir -p .build
     python3 -m venv "$venv"
 fi
+# LangGraph packages: the checkpointer contract, its conformance suite and the Postgres saver
+# (the reference the checkpoint benchmark compares against), pinned to the versions tested.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -e clients/python pytest pytest-asyncio
+    -e clients/python pytest pytest-asyncio \
+    langgraph==1.2.24 langgraph-checkpoint==4.3.2 langgraph-checkpoint-conformance==0.0.2 \
+    langgraph-checkpoint-postgres==3.2.0 'psycopg[binary]==3.3.9' psycopg-pool==3.3.3 \
+    langchain-core==1.8.3
 
 status=0
 "$venv/bin/python" -m pytest clients/python/tests -q "$@" || status=$?

@@ -48,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var managedPostgresPort = 55439
     public var managedRedisPort = 56389
     public var postgresPool = PostgresPoolConfiguration()
+    /// The PostgreSQL schema holding every table of the server: its own, so that it can share a
+    /// database with other applications (LangGraph's Postgres saver also has a `checkpoints` table).
+    public var databaseSchema = "agent_store"
     /// false turns the cache off: cache operations miss and nothing goes to Redis.
     public var cacheEnabled = true
     /// TTL of cache entries set without one.

@@ -19,7 +19,13 @@ fi
     langchain-core==1.8.3
 
 status=0
-"$venv/bin/python" -m pytest clients/python/tests -q "$@" || status=$?
+# -rA lists every test's outcome, and the conformance tests' summary lines ("conformance: 81
+# passed, 0 failed of 81") are echoed below so the report is visible in CI output.
+"$venv/bin/python" -m pytest clients/python/tests -q -rA "$@" | tee .build/python-tests.log || status=${PIPESTATUS[0]}
+if grep -q "^conformance: " .build/python-tests.log; then
+    grep -h "^conformance: " .build/python-tests.log | sort -u
+    tail -n 1 .build/python-tests.log  # pytest's own closing line stays the last line
+fi
 if [[ $status -eq 5 ]]; then
     # pytest's exit code 5: no tests collected. A suite that silently vanished is a failure.
     echo "run-python-tests: no tests were collected" >&2

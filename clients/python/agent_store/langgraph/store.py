@@ -163,7 +163,11 @@ class AgentStoreStore(BaseStore):
                 if not self._collection_ready:
                     self._client.call(self._collection_request())
                     self._collection_ready = True
-        return plan.assemble(self._client.batch(plan.requests) if plan.requests else [])
+        results = plan.assemble(self._client.batch(plan.requests) if plan.requests else [])
+        fill = self._fill_plan(ops, results, query_vectors)
+        if fill.requests:
+            fill.assemble(self._client.batch(fill.requests))
+        return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
@@ -177,12 +181,17 @@ class AgentStoreStore(BaseStore):
                     *(self.embeddings.aembed_query(query) for query in work.queries))
                 query_vectors = dict(zip(work.queries, embedded))
         plan = self._plan(ops, work, vectors, query_vectors)
+        results = plan.assemble(await self._send_async(plan))
+        fill = self._fill_plan(ops, results, query_vectors)
+        if fill.requests:
+            fill.assemble(await self._send_async(fill))
+        return results
+
+    async def _send_async(self, plan: _Plan) -> list[Any]:
         if isinstance(self._client, AsyncMemoryClient):
-            results = await self._run_async(self._client, plan)
-        else:
-            results = await asyncio.wrap_future(
-                self._client.submit(self._run_async(self._client.async_client, plan)))
-        return plan.assemble(results)
+            return await self._run_async(self._client, plan)
+        return await asyncio.wrap_future(
+            self._client.submit(self._run_async(self._client.async_client, plan)))
 
     async def _run_async(self, client: AsyncMemoryClient, plan: _Plan) -> list[Any]:
         if plan.needs_collection and not self._collection_ready:
@@ -281,16 +290,65 @@ class AgentStoreStore(BaseStore):
         if op.limit <= 0:
             plan.add([], lambda results: [])
             return
-        # A limit over the server's max_k is served as several consecutive pages.
+        plan.add(self._search_requests(op, query, op.limit, op.offset, op.refresh_ttl),
+                 lambda results: [self._search_item(item)
+                                  for items in results for item in items])
+
+    def _search_requests(self, op: SearchOp, query: list[float] | None, limit: int,
+                         offset: int, refresh_ttl: bool) -> list[MemoryRequest]:
+        """One search as wire requests: a limit over the server's max_k becomes several
+        consecutive pages."""
         page = self._max_k()
-        requests = [
+        return [
             SearchRequest(self._rooted(op.namespace_prefix), op.filter,
                           self.collection if query is not None else "", query,
-                          min(page, op.limit - start), op.offset + start, op.refresh_ttl)
-            for start in range(0, op.limit, page)
+                          min(page, limit - start), offset + start, refresh_ttl)
+            for start in range(0, limit, page)
         ]
-        plan.add(requests, lambda results: [self._search_item(item)
-                                            for items in results for item in items])
+
+    def _fill_plan(self, ops: list[Op], results: list[Result],
+                   query_vectors: dict[str, list[float]]) -> _Plan:
+        """Second round trip for query searches whose page came back short: LangGraph's
+        stores return items without vectors too (score None) after every scored one, and the
+        server's vector search yields only items with vectors.
+
+        The order is: scored items (best first), then unscored ones (newest first). A short
+        page means every scored item in scope was seen: ``scored_total`` of them. The
+        unscored items are the plain search's results minus the scored ones."""
+        plan = _Plan()
+        for position, op in enumerate(ops):
+            if not (isinstance(op, SearchOp) and op.query and op.query in query_vectors):
+                continue
+            page = results[position]
+            assert isinstance(page, list)
+            if len(page) >= op.limit or any(item.score is None for item in page):
+                continue  # a full page, or a server that already fills unscored items
+            query = query_vectors[op.query]
+            requests: list[MemoryRequest] = []
+            scored_count = 0
+            if op.offset > 0:
+                # The scored items before this page: at most offset + len(page) of them.
+                scored_count = op.offset + len(page)
+                requests += self._search_requests(op, query, scored_count, 0, False)
+            plain = self._search_requests(op, None, op.offset + op.limit, 0, op.refresh_ttl)
+            plan.add(requests + plain, self._filler(results, position, op, len(requests)))
+        return plan
+
+    def _filler(self, results: list[Result], position: int, op: SearchOp,
+                scored_requests: int) -> Callable[[list[Any]], None]:
+        def fill(replies: list[Any]) -> None:
+            page: list[SearchItem] = results[position]  # type: ignore[assignment]
+            if scored_requests:
+                scored_keys = {(self._unrooted(item.namespace), item.key)
+                               for items in replies[:scored_requests] for item in items}
+            else:
+                scored_keys = {(item.namespace, item.key) for item in page}
+            unscored = [self._search_item(item) for items in replies[scored_requests:]
+                        for item in items
+                        if (self._unrooted(item.namespace), item.key) not in scored_keys]
+            skip = max(0, op.offset - len(scored_keys))
+            page.extend(unscored[skip:skip + op.limit - len(page)])
+        return fill
 
     def _plan_list_namespaces(self, plan: _Plan, op: ListNamespacesOp) -> None:
         prefix: tuple[str, ...] | None = None

@@ -1,18 +1,30 @@
 // Memories test helpers: a server with its own memories domain instance over the shared test
 // PostgreSQL, a client, unique names, and exact rankings to compare the index against.
 import Foundation
+import Synchronization
 import XCTest
 import StoreClient
 import StoreServerCore
 import WireProtocol
 
+/// Keeps the lines a server logs so tests can check what it did (loaded or rebuilt).
+final class LineCollectingSink: LogSink {
+    private let lines = Mutex<[String]>([])
+    func write(line: String) { lines.withLock { $0.append(line) } }
+    var collected: [String] { lines.withLock { $0 } }
+}
+
 struct MemoryTestServer {
     let server: Server
     let client: StoreClient
+    let log: LineCollectingSink
 
     /// A fresh domain instance (its own index, loaded from PostgreSQL) behind a new server.
     static func start(_ adjust: (inout MemoryConfiguration) -> Void = { _ in }) async throws -> MemoryTestServer {
-        let backends = try await BackendFixture.backends()
+        let shared = try await BackendFixture.backends()
+        let log = LineCollectingSink()
+        let backends = Backends(postgres: shared.postgres, cache: shared.cache, configuration: shared.configuration,
+                                logger: Logger(subsystem: "memory-test", minimumLevel: .info, sink: log))
         var memoryConfiguration = MemoryConfiguration(snapshotDirectory: nil)
         adjust(&memoryConfiguration)
         var router = OperationRouter()
@@ -22,7 +34,16 @@ struct MemoryTestServer {
         let server = Server(configuration: configuration, router: router, healthSources: [], logger: backends.logger)
         _ = try server.start()
         let client = StoreClient(configuration: ClientConfiguration(port: server.port))
-        return MemoryTestServer(server: server, client: client)
+        return MemoryTestServer(server: server, client: client, log: log)
+    }
+
+    /// Waits for the index to be loaded (the background task starts loading at once).
+    func waitUntilReady() async throws {
+        for _ in 0..<400 {
+            if log.collected.contains(where: { $0.contains("memory index ready") }) { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        XCTFail("memory index not ready")
     }
 
     func stop() async {

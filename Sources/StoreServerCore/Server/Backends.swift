@@ -41,7 +41,7 @@ public struct Domain: Sendable {
 
 public enum DomainCatalogue {
     /// Domains add themselves here.
-    public static let all: [Domain] = []
+    public static let all: [Domain] = [MemoryDomain.domain]
 
     public static func router(for backends: Backends) -> OperationRouter {
         var router = OperationRouter()

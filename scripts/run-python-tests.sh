@@ -17,9 +17,7 @@ fi
     langgraph==1.2.22 langgraph-checkpoint==4.3.2
 
 status=0
-# The LangGraph store suite has its own conftest and runs in its own pytest below.
-"$venv/bin/python" -m pytest clients/python/tests -q \
-    --ignore=clients/python/tests/langgraph_store "$@" || status=$?
+"$venv/bin/python" -m pytest clients/python/tests -q "$@" || status=$?
 if [[ $status -eq 5 ]]; then
     # pytest's exit code 5: no tests collected. A suite that silently vanished is a failure.
     echo "run-python-tests: no tests were collected" >&2

@@ -53,7 +53,9 @@ def extract_suite(archive: pathlib.Path, version: str) -> pathlib.Path:
             source = tar.extractfile(member)
             assert source is not None, member
             (suite / "tests" / name).write_bytes(source.read())
-    shutil.copy(HERE / "conftest.py", suite / "conftest.py")
+    # Named suite_conftest.py here so that a plain pytest run of clients/python/tests does not
+    # load it (it replaces InMemoryStore on import); in the suite folder it is the conftest.
+    shutil.copy(HERE / "suite_conftest.py", suite / "conftest.py")
     # An ini of our own so the sdist's settings (or this repository's) do not leak in.
     (suite / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n"
                                       "asyncio_default_fixture_loop_scope = function\n")

@@ -48,3 +48,20 @@ class SuiteStore(AgentStoreStore):
 
 
 langgraph.store.memory.InMemoryStore = SuiteStore  # type: ignore[misc]
+
+
+def pytest_collection_finish(session) -> None:  # type: ignore[no-untyped-def]
+    """Fails the run when the substitution did not take: passing tests that ran against
+    LangGraph's in-memory store would prove nothing about ours."""
+    import sys
+
+    import pytest
+
+    module = sys.modules.get("tests.test_store")
+    if module is None or module.InMemoryStore is not SuiteStore:
+        raise pytest.UsageError("tests/test_store.py does not use AgentStoreStore")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    created = next(_instances)
+    terminalreporter.write_line(f"AgentStoreStore instances created by the suite: {created}")

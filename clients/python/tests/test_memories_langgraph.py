@@ -94,6 +94,19 @@ def test_fields_metric_and_unscored_items_after_scored(memories, root):
     assert store.search(("d",), query="x", offset=4) == []
 
 
+def test_zero_vectors_leave_the_field_unindexed_for_cosine(memories, root):
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[0.0, 0.0, 0.0] if not text else [1.0, 0.0, 0.0] for text in texts]
+
+    store = AgentStoreStore(memories, namespace_root=root,
+                            index={"dims": 3, "embed": embed, "fields": ["text"]},
+                            collection=f"lgtest_zero_{uuid.uuid4().hex[:8]}")
+    store.put(("z",), "empty", {"text": ""})
+    store.put(("z",), "full", {"text": "x"})
+    results = store.search(("z",), query="x")
+    assert [(r.key, r.score is None) for r in results] == [("full", False), ("empty", True)]
+
+
 def test_async_memory_client_mode(server, root):
     async def scenario():
         client = await AsyncStoreClient.connect("127.0.0.1", server.port)

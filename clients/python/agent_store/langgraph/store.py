@@ -275,7 +275,10 @@ class AgentStoreStore(BaseStore):
         if op.value is None:
             plan.add([DeleteRequest(namespace, str(op.key))], lambda results: None)
             return
-        item_vectors = [(name, vectors[index]) for name, index in work.fields.get(position, [])]
+        item_vectors = [(name, vectors[index]) for name, index in work.fields.get(position, [])
+                        if self._metric != Metric.COSINE or any(vectors[index])]
+        # A zero vector has no direction, so the server refuses it for cosine; the field is
+        # left without a vector instead (InMemoryStore would score it 0 against anything).
         ttl_ms = None if op.ttl is None else max(1, round(op.ttl * _MS_PER_MINUTE))
         collection = self.collection if item_vectors else ""
         plan.needs_collection |= bool(item_vectors)
@@ -314,7 +317,9 @@ class AgentStoreStore(BaseStore):
 
         The order is: scored items (best first), then unscored ones (newest first). A short
         page means every scored item in scope was seen: ``scored_total`` of them. The
-        unscored items are the plain search's results minus the scored ones."""
+        unscored items are the plain search's results minus the scored ones. With
+        ``refresh_ttl`` the plain search also refreshes the scored items it passes over, which
+        the query search refreshed already, and unscored ones beyond the page."""
         plan = _Plan()
         for position, op in enumerate(ops):
             if not (isinstance(op, SearchOp) and op.query and op.query in query_vectors):

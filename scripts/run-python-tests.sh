@@ -12,9 +12,10 @@ if [[ ! -x "$venv/bin/python" ]]; then
     mkdir -p .build
     python3 -m venv "$venv"
 fi
+# LangGraph packages, pinned to the versions tested: the store tests import pytest-mock.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -e clients/python pytest pytest-asyncio pytest-mock==3.15.1 \
-    langgraph==1.2.22 langgraph-checkpoint==4.3.2
+    langgraph==1.2.24 langgraph-checkpoint==4.3.2 langchain-core==1.8.3
 
 status=0
 "$venv/bin/python" -m pytest clients/python/tests -q "$@" || status=$?

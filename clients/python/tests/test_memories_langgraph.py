@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 
 import pytest
@@ -175,3 +176,26 @@ def test_limit_above_max_k_is_paged(memories, root):
     results = store.search(("many",), limit=count + 10)
     assert len(results) == count
     assert len({r.key for r in results}) == count
+
+
+def test_batch_resent_when_the_server_dies_mid_call(tmp_path, root):
+    # A server of its own: this test kills it.
+    process = ServerProcess(tmp_path / "server.log")
+    process.start()
+    client = StoreClient.connect("127.0.0.1", process.port)
+    try:
+        store = AgentStoreStore(MemoryClient(client), namespace_root=root)
+        store.put(("r",), "k", {"v": 1})
+        process.pause()  # the next call is sent but never answered by this process
+        outcome: list[object] = []
+        thread = threading.Thread(target=lambda: outcome.append(store.get(("r",), "k")))
+        thread.start()
+        time.sleep(0.3)
+        process.kill()   # the connection breaks with the call in flight
+        process.start()  # same port, same database
+        thread.join(30)
+        assert not thread.is_alive()
+        assert len(outcome) == 1 and outcome[0].value == {"v": 1}
+    finally:
+        client.close()
+        process.stop()

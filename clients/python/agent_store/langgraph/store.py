@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -20,7 +21,7 @@ from langgraph.store.base import (
 )
 
 from ..client import StoreClient
-from ..errors import ServerError
+from ..errors import ConnectionFailedError, ConnectionLostError, ServerError
 from ..memories import (
     AsyncMemoryClient, CollectionEnsureRequest, DeleteRequest, GetRequest,
     ListNamespacesRequest, MemoryClient, MemoryItem, MemoryRequest, MemorySearchItem, Metric,
@@ -31,6 +32,12 @@ from ..memories import (
 _MS_PER_MINUTE = 60_000
 #: Used when the server's HELLO is not known yet; the spec's default ``max_k``.
 _DEFAULT_MAX_K = 1000
+#: Pauses before resending a batch whose connection broke (or could not be opened): a server
+#: restart or a dropped idle connection. Resending is safe because every memory operation is
+#: idempotent in its effect: puts replace, deletes of missing items succeed, reads only read
+#: (a repeated TTL refresh lands on the same expiry give or take the pause). Errors the server
+#: reported are never retried here.
+_RETRY_DELAYS_S = (0.1, 0.5, 2.0)
 
 
 @dataclass
@@ -158,16 +165,27 @@ class AgentStoreStore(BaseStore):
             query_vectors = {query: self.embeddings.embed_query(query)
                              for query in work.queries}
         plan = self._plan(ops, work, vectors, query_vectors)
-        if plan.needs_collection and not self._collection_ready:
-            with self._collection_lock:
-                if not self._collection_ready:
-                    self._client.call(self._collection_request())
-                    self._collection_ready = True
-        results = plan.assemble(self._client.batch(plan.requests) if plan.requests else [])
+        results = plan.assemble(self._send(plan))
         fill = self._fill_plan(ops, results, query_vectors)
         if fill.requests:
-            fill.assemble(self._client.batch(fill.requests))
+            fill.assemble(self._send(fill))
         return results
+
+    def _send(self, plan: _Plan) -> list[Any]:
+        assert isinstance(self._client, MemoryClient)
+        for delay_s in (*_RETRY_DELAYS_S, None):
+            try:
+                if plan.needs_collection and not self._collection_ready:
+                    with self._collection_lock:
+                        if not self._collection_ready:
+                            self._client.call(self._collection_request())
+                            self._collection_ready = True
+                return self._client.batch(plan.requests) if plan.requests else []
+            except (ConnectionLostError, ConnectionFailedError):
+                if delay_s is None:
+                    raise
+                time.sleep(delay_s)
+        raise AssertionError("unreachable")
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
@@ -194,11 +212,18 @@ class AgentStoreStore(BaseStore):
             self._client.submit(self._run_async(self._client.async_client, plan)))
 
     async def _run_async(self, client: AsyncMemoryClient, plan: _Plan) -> list[Any]:
-        if plan.needs_collection and not self._collection_ready:
-            # Idempotent on the server, so two tasks racing here both succeed.
-            await client.call(self._collection_request())
-            self._collection_ready = True
-        return await client.batch(plan.requests) if plan.requests else []
+        for delay_s in (*_RETRY_DELAYS_S, None):
+            try:
+                if plan.needs_collection and not self._collection_ready:
+                    # Idempotent on the server, so two tasks racing here both succeed.
+                    await client.call(self._collection_request())
+                    self._collection_ready = True
+                return await client.batch(plan.requests) if plan.requests else []
+            except (ConnectionLostError, ConnectionFailedError):
+                if delay_s is None:
+                    raise
+                await asyncio.sleep(delay_s)
+        raise AssertionError("unreachable")
 
     def _batch_through_loop(self, ops: list[Op]) -> list[Result]:
         assert self._loop is not None

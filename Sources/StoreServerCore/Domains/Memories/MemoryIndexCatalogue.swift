@@ -24,6 +24,7 @@ final class MemoryIndexCatalogue: Sendable {
     private let configuration: MemoryConfiguration
     private let logger: Logger
     private let state = Mutex(State())
+    let workers = MemoryIndexWorkers()
 
     init(source: any MemoryIndexSource, configuration: MemoryConfiguration, logger: Logger) {
         self.source = source
@@ -56,8 +57,13 @@ final class MemoryIndexCatalogue: Sendable {
 
     /// Applies a committed write; vectors of unknown collections are ignored (they are loaded
     /// from PostgreSQL when the collection's index is created).
-    func apply(inserted: [MemoryStoredVector], removed: [MemoryRemovedVector]) {
+    func apply(inserted: [MemoryStoredVector], removed: [MemoryRemovedVector]) async {
         guard !inserted.isEmpty || !removed.isEmpty else { return }
+        // Never throws: the closure reports its own failures.
+        _ = try? await workers.run { self.applyNow(inserted: inserted, removed: removed) }
+    }
+
+    private func applyNow(inserted: [MemoryStoredVector], removed: [MemoryRemovedVector]) {
         let names = Set(inserted.map(\.collection)).union(removed.map(\.collection))
         for name in names {
             guard let memoryIndex = index(named: name) else { continue }
@@ -145,7 +151,8 @@ final class MemoryIndexCatalogue: Sendable {
         while true {
             let page = try await source.vectors(in: name, after: cursor, limit: Self.loadPageRows)
             guard let last = page.last else { break }
-            try memoryIndex.apply(inserted: page.map(\.vector), removed: [], tracksLateRemovals: false)
+            let vectors = page.map(\.vector)
+            try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksLateRemovals: false) }
             inserted += page.count
             cursor = last.change
             if inserted >= nextReport {
@@ -161,7 +168,8 @@ final class MemoryIndexCatalogue: Sendable {
         while true {
             let page = try await source.tombstones(in: name, after: cursor, limit: Self.loadPageRows * 10)
             guard let last = page.last else { break }
-            try memoryIndex.apply(inserted: [], removed: page.map(\.id), tracksLateRemovals: false)
+            let ids = page.map(\.id)
+            try await workers.run { try memoryIndex.apply(inserted: [], removed: ids, tracksLateRemovals: false) }
             removed += page.count
             cursor = last.change
             if page.count < Self.loadPageRows * 10 { break }
@@ -206,7 +214,7 @@ final class MemoryIndexCatalogue: Sendable {
             for memoryIndex in indexes {
                 memoryIndex.index.watermark = database.lastChange
                 guard let path = snapshotPath(collection: memoryIndex.collection.name, databaseID: database.databaseID) else { continue }
-                files.append((path, memoryIndex.index.snapshotData()))
+                files.append((path, try await workers.run { memoryIndex.index.snapshotData() }))
             }
             return (database.databaseID, database.lastChange, files)
         }
@@ -216,7 +224,7 @@ final class MemoryIndexCatalogue: Sendable {
         }
         var bytes = 0
         for (path, data) in files {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try await workers.run { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
             bytes += data.count
         }
         try await source.pruneTombstones(upTo: watermark, olderThan: configuration.tombstoneRetention)

@@ -88,7 +88,7 @@ final class MemoryService: Sendable {
         return try await gate.write {
             let outcome = try await store.put(request, collection: collection)
             // Committed: only now may the index show it.
-            catalogue.apply(inserted: outcome.inserted, removed: outcome.removed)
+            await catalogue.apply(inserted: outcome.inserted, removed: outcome.removed)
             return outcome.item
         }
     }
@@ -106,7 +106,7 @@ final class MemoryService: Sendable {
         try await ready()
         try await gate.write {
             let removed = try await store.delete(namespacePath: MemoryNamespace.path(request.namespace), key: request.key)
-            catalogue.apply(inserted: [], removed: removed)
+            await catalogue.apply(inserted: [], removed: removed)
         }
     }
 
@@ -131,7 +131,7 @@ final class MemoryService: Sendable {
         try await ready()
         let memoryIndex = try await index(named: request.collection)
         try Self.check(query, against: memoryIndex.collection, field: "query")
-        let search = MemoryVectorSearch(store: store, index: memoryIndex, scope: scope,
+        let search = MemoryVectorSearch(store: store, index: memoryIndex, workers: catalogue.workers, scope: scope,
                                         searchWidth: configuration.indexParameters.searchWidth)
         var results = try await search.run(query: query, offset: Int(request.offset), limit: Int(request.limit))
         if request.refreshTimeToLive {
@@ -164,7 +164,7 @@ final class MemoryService: Sendable {
         while true {
             let (count, removed) = try await gate.write {
                 let outcome = try await store.deleteExpired(limit: configuration.sweepBatchRows)
-                catalogue.apply(inserted: [], removed: outcome.removed)
+                await catalogue.apply(inserted: [], removed: outcome.removed)
                 return outcome
             }
             total += count

@@ -16,6 +16,7 @@ import WireProtocol
 struct MemoryVectorSearch {
     let store: any MemoryStore
     let index: MemoryIndex
+    let workers: MemoryIndexWorkers
     let scope: MemoryScope
     let searchWidth: Int
 
@@ -31,8 +32,11 @@ struct MemoryVectorSearch {
         if let allowed, allowed.isEmpty { return [] }
         var count = min(wanted, countMax)
         while true {
-            let filter: ((UInt64) -> Bool)? = allowed.map { set in { set.contains($0) } }
-            let found = try index.index.nearest(to: query, count: count, searchWidth: max(count, searchWidth), filter: filter)
+            let (vectorIndex, requested, width, admitted) = (index.index, count, max(count, searchWidth), allowed)
+            let found = try await workers.run {
+                let filter: ((UInt64) -> Bool)? = admitted.map { set in { set.contains($0) } }
+                return try vectorIndex.nearest(to: query, count: requested, searchWidth: width, filter: filter)
+            }
             let rows = try await store.items(forVectorIDs: found.map(\.id), scope: scope)
             var seen = Set<Int64>()
             var hits: [Hit] = []

@@ -32,6 +32,11 @@ _STRING_BYTES_MIN = 4
 _ITEM_BYTES_MIN = 4 + 4 + 4 + 8 + 8 + 1  # empty namespace, key and value; two times; no expiry
 _BATCH_ENTRY_BYTES_MIN = 1 + 4  # ok byte and an empty body
 
+#: Operations the server runs in one MEMORY_BATCH (spec 7.4); larger batches are split.
+BATCH_OPERATIONS_MAX = 1000
+#: The spec's default ``max_message_bytes``, used before a HELLO is known.
+_MESSAGE_BYTES_DEFAULT = 64 << 20
+
 Namespace = tuple[str, ...]
 
 
@@ -371,12 +376,20 @@ _BATCHABLE = (PutRequest, GetRequest, DeleteRequest, SearchRequest, ListNamespac
 
 
 def encode_batch(requests: Sequence[MemoryRequest]) -> bytes:
+    return _encode_batch_entries([(request, _batch_body(request)) for request in requests])
+
+
+def _batch_body(request: MemoryRequest) -> bytes:
+    if not isinstance(request, _BATCHABLE):
+        raise TypeError(f"{type(request).__name__} cannot go in a batch")
+    return request.encode()
+
+
+def _encode_batch_entries(entries: Sequence[tuple[MemoryRequest, bytes]]) -> bytes:
     writer = Writer()
-    writer.u32(len(requests))
-    for request in requests:
-        if not isinstance(request, _BATCHABLE):
-            raise TypeError(f"{type(request).__name__} cannot go in a batch")
-        writer.u16(int(request.opcode)).raw_bytes(request.encode())
+    writer.u32(len(entries))
+    for request, body in entries:
+        writer.u16(int(request.opcode)).raw_bytes(body)
     return writer.to_bytes()
 
 
@@ -397,6 +410,25 @@ def decode_batch(body: bytes, requests: Sequence[MemoryRequest]) -> list[Any]:
             results.append(ServerError(error.code, error.flags, error.message, error.details))
     _finish(reader, "batch response")
     return results
+
+
+def _batch_chunks(requests: list[MemoryRequest], message_bytes_max: int
+                  ) -> Iterator[list[tuple[MemoryRequest, bytes]]]:
+    """Consecutive runs of (request, encoded body) that each fit one MEMORY_BATCH: at most
+    ``BATCH_OPERATIONS_MAX`` operations and ``message_bytes_max`` bytes. A single request too
+    large on its own still goes alone (and the server or the client refuses it clearly)."""
+    chunk: list[tuple[MemoryRequest, bytes]] = []
+    size = 4  # the ops count
+    for request in requests:
+        body = _batch_body(request)
+        entry = 2 + 4 + len(body)  # opcode, body length, body
+        if chunk and (len(chunk) == BATCH_OPERATIONS_MAX or size + entry > message_bytes_max):
+            yield chunk
+            chunk, size = [], 4
+        chunk.append((request, body))
+        size += entry
+    if chunk:
+        yield chunk
 
 
 def _decoded(decoder, body: bytes):  # type: ignore[no-untyped-def]
@@ -474,13 +506,21 @@ class AsyncMemoryClient:
 
     async def batch(self, requests: Sequence[MemoryRequest],
                     timeout: float | None = None) -> list[Any]:
-        """Runs the requests in order in one round trip. Each entry is the request's result or
-        the ``ServerError`` it failed with (later requests still run)."""
-        requests = list(requests)
-        if not requests:
-            return []
-        response = await self.client.request(MemoryOpcode.BATCH, encode_batch(requests), timeout)
-        return _decoded(lambda body: decode_batch(body, requests), response.body)
+        """Runs the requests in order. Each entry is the request's result or the
+        ``ServerError`` it failed with (later requests still run). One round trip, or several
+        consecutive ones when the requests are over ``BATCH_OPERATIONS_MAX`` or one message:
+        the same thing, since a batch is no transaction."""
+        results: list[Any] = []
+        for chunk in _batch_chunks(list(requests), self._message_bytes_max()):
+            response = await self.client.request(MemoryOpcode.BATCH,
+                                                 _encode_batch_entries(chunk), timeout)
+            chunk_requests = [request for request, _ in chunk]
+            results += _decoded(lambda body: decode_batch(body, chunk_requests), response.body)
+        return results
+
+    def _message_bytes_max(self) -> int:
+        hello = self.client.hello
+        return hello.max_message_bytes if hello is not None else _MESSAGE_BYTES_DEFAULT
 
 
 class MemoryClient:
@@ -567,7 +607,7 @@ class MemoryClient:
 
 
 __all__ = [
-    "AsyncMemoryClient", "CollectionEnsureRequest", "DeleteRequest", "GetRequest",
+    "BATCH_OPERATIONS_MAX", "AsyncMemoryClient", "CollectionEnsureRequest", "DeleteRequest", "GetRequest",
     "ListNamespacesRequest", "MemoryClient", "MemoryItem", "MemoryOpcode", "MemoryRequest",
     "MemorySearchItem", "Metric", "PutRequest", "SearchRequest", "decode_batch", "encode_batch",
     "encode_json_object", "read_item", "read_search_item", "read_search_items",

@@ -164,3 +164,15 @@ def test_batch_refuses_mismatched_counts_and_collection_ensure():
         decode_batch(u32(0), [GetRequest(("a",), "k")])
     with pytest.raises(TypeError):
         encode_batch([CollectionEnsureRequest("c", 3)])  # type: ignore[list-item]
+
+
+def test_batch_chunks_respect_the_operation_and_byte_limits():
+    from agent_store.memories import BATCH_OPERATIONS_MAX, _batch_chunks
+
+    requests = [GetRequest(("a",), f"k{i}") for i in range(2 * BATCH_OPERATIONS_MAX + 1)]
+    sizes = [len(chunk) for chunk in _batch_chunks(requests, 1 << 30)]
+    assert sizes == [BATCH_OPERATIONS_MAX, BATCH_OPERATIONS_MAX, 1]
+    entry = 2 + 4 + len(requests[0].encode())
+    sizes = [len(chunk) for chunk in _batch_chunks(requests[:10], 4 + 3 * entry)]
+    assert sizes == [3, 3, 3, 1]
+    assert [len(c) for c in _batch_chunks(requests[:2], 1)] == [1, 1]  # each alone

@@ -199,3 +199,16 @@ def test_batch_resent_when_the_server_dies_mid_call(tmp_path, root):
     finally:
         client.close()
         process.stop()
+
+
+def test_batches_over_the_server_limit_are_split(memories, root):
+    from agent_store.memories import BATCH_OPERATIONS_MAX
+
+    store = AgentStoreStore(memories, namespace_root=root)
+    count = 2 * BATCH_OPERATIONS_MAX + 7
+    ops = [PutOp(("big",), f"k{i:05d}", {"i": i}) for i in range(count)]
+    ops.append(GetOp(("big",), f"k{count - 1:05d}"))  # sees the put before it, in order
+    results = store.batch(ops)
+    assert len(results) == count + 1
+    assert results[-1].value == {"i": count - 1}
+    assert len(store.search(("big",), limit=count)) == count

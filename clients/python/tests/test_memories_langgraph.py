@@ -14,7 +14,7 @@ pytest.importorskip("langgraph")
 
 from langgraph.store.base import GetOp, PutOp, SearchOp  # noqa: E402
 
-from agent_store import AsyncStoreClient, StoreClient  # noqa: E402
+from agent_store import AsyncStoreClient, ClientClosedError, StoreClient  # noqa: E402
 from agent_store.langgraph import AgentStoreStore  # noqa: E402
 from agent_store.memories import AsyncMemoryClient, MemoryClient  # noqa: E402
 from server_process import SERVER_BIN, ServerProcess  # noqa: E402
@@ -212,3 +212,15 @@ def test_batches_over_the_server_limit_are_split(memories, root):
     assert len(results) == count + 1
     assert results[-1].value == {"i": count - 1}
     assert len(store.search(("big",), limit=count)) == count
+
+
+def test_connect_owns_its_connection(server, root):
+    with AgentStoreStore.connect("127.0.0.1", server.port, namespace_root=root,
+                                 ttl={"default_ttl": 5.0}) as store:
+        store.put(("c",), "k", {"v": 1})
+        assert store.get(("c",), "k").value == {"v": 1}
+        store_client = store._owned_store_client
+        assert store_client is not None
+    assert store._owned_store_client is None
+    with pytest.raises(ClientClosedError):
+        store.get(("c",), "k")  # closed with the store

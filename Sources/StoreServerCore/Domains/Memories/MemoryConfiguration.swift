@@ -9,7 +9,7 @@ public struct MemoryConfiguration: Sendable {
     public var snapshotInterval: Duration = .seconds(60)
     /// ... or as soon as this many vector changes accumulated, so a bulk load leaves a recent
     /// snapshot behind and a restart replays little.
-    public var snapshotChangesMax = 20_000
+    public var snapshotChangesMax = 10_000
     /// Tombstones are kept at least this long after a snapshot covers them, so a snapshot
     /// written by a moment-older run can still be caught up.
     public var tombstoneRetention: Duration = .seconds(3600)

@@ -24,14 +24,23 @@ final class MemoryIndex: Sendable {
     }
 
     /// Applies committed changes. `tracksLateRemovals` is false while loading, when changes
-    /// arrive in commit order and a removal of an absent id means nothing.
+    /// arrive in commit order and a removal of an absent id means nothing. A vector the index
+    /// refuses does not stop the others; the first refusal is thrown after all were applied.
     func apply(inserted: [MemoryStoredVector], removed: [UInt64], tracksLateRemovals: Bool = true) throws {
         for id in removed where !index.remove(id: id) && tracksLateRemovals {
             lateRemovals.withLock { _ = $0.insert(id) }
         }
+        var firstFailure: (id: UInt64, error: VectorIndexError)?
         for vector in inserted {
             if tracksLateRemovals, lateRemovals.withLock({ $0.remove(vector.id) }) != nil { continue }
-            try index.insert(vector.vector, id: vector.id)
+            do {
+                try index.insert(vector.vector, id: vector.id)
+            } catch {
+                if firstFailure == nil { firstFailure = (vector.id, error) }
+            }
+        }
+        if let firstFailure {
+            throw MemoryIndexInsertError(vectorID: firstFailure.id, underlying: firstFailure.error)
         }
     }
 
@@ -52,4 +61,11 @@ extension MemoryMetric {
         case .innerProduct: .innerProduct
         }
     }
+}
+
+/// The index refused a committed vector (it stays in PostgreSQL; searches cannot find it).
+struct MemoryIndexInsertError: Error, CustomStringConvertible {
+    let vectorID: UInt64
+    let underlying: VectorIndexError
+    var description: String { "vector \(vectorID) refused by the index: \(underlying)" }
 }

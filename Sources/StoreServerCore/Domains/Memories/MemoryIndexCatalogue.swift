@@ -152,7 +152,12 @@ final class MemoryIndexCatalogue: Sendable {
             let page = try await source.vectors(in: name, after: cursor, limit: Self.loadPageRows)
             guard let last = page.last else { break }
             let vectors = page.map(\.vector)
-            try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksLateRemovals: false) }
+            do {
+                try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksLateRemovals: false) }
+            } catch let error as MemoryIndexInsertError {
+                // Puts validate vectors, so this means a row written by other means; skip it.
+                logger.error("vector skipped while loading", ["collection": name, "error": error])
+            }
             inserted += page.count
             cursor = last.change
             if inserted >= nextReport {
@@ -184,7 +189,6 @@ final class MemoryIndexCatalogue: Sendable {
     /// enough time since the last one.
     var isSnapshotDue: Bool {
         state.withLock { state in
-            guard configuration.snapshotDirectory != nil else { return false }
             if state.snapshotRequested { return true }
             guard state.changesSinceSnapshot > 0 else { return false }
             return state.changesSinceSnapshot >= configuration.snapshotChangesMax
@@ -196,7 +200,13 @@ final class MemoryIndexCatalogue: Sendable {
     /// write is in flight (so every change up to it is in the index). Only the index owner
     /// (the server that loaded last) writes, so a stale server cannot overwrite a newer file.
     func writeSnapshots(gate: MemoryWriteGate, instance: String) async throws {
-        guard configuration.snapshotDirectory != nil else { return }
+        guard configuration.snapshotDirectory != nil else {
+            // Without snapshots every start rebuilds, which needs no tombstones at all.
+            state.withLock { $0.snapshotRequested = false; $0.changesSinceSnapshot = 0; $0.lastSnapshot = .now }
+            let database = try await source.indexState()
+            try await source.pruneTombstones(upTo: database.lastChange, olderThan: configuration.tombstoneRetention)
+            return
+        }
         guard try await source.isIndexOwner(instance: instance) else {
             state.withLock { $0.snapshotRequested = false; $0.changesSinceSnapshot = 0; $0.lastSnapshot = .now }
             return

@@ -44,6 +44,22 @@ enum MemoryJSON {
         }
     }
 
+    /// Whether `value @> filter` is a necessary condition of the filter, so PostgreSQL can test
+    /// it (a fast C operator) before the PL/pgSQL matcher: true when the filter has no operator
+    /// and no null anywhere (a null also matches a missing field, which containment would not).
+    static func isContainmentPrefilter(_ filter: String) -> Bool {
+        guard let object = parse(filter) else { return false }
+        func plain(_ node: Any) -> Bool {
+            if node is NSNull { return false }
+            if let dictionary = node as? [String: Any] {
+                return dictionary.allSatisfy { !$0.key.hasPrefix("$") && plain($0.value) }
+            }
+            if let array = node as? [Any] { return array.allSatisfy(plain) }
+            return true
+        }
+        return plain(object)
+    }
+
     private static func parse(_ text: String) -> Any? {
         // A parse failure is reported by the caller as invalid_argument; the error text of
         // JSONSerialization adds nothing a client can act on.

@@ -321,6 +321,9 @@ struct PostgresMemoryStore: MemoryStore, MemoryIndexSource {
         }
         if let filter = scope.filter {
             parameters.append(.text(filter))
+            if MemoryJSON.isContainmentPrefilter(filter) {
+                conditions.append("i.value @> $\(parameters.count)::jsonb")
+            }
             conditions.append("memory_filter_match(i.value, $\(parameters.count)::jsonb)")
         }
         return conditions.joined(separator: " AND ")

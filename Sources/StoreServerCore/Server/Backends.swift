@@ -41,7 +41,9 @@ public struct Domain: Sendable {
 
 public enum DomainCatalogue {
     /// Domains add themselves here.
-    public static let all: [Domain] = []
+    public static let all: [Domain] = [
+        CacheDomain.domain,
+    ]
 
     public static func router(for backends: Backends) -> OperationRouter {
         var router = OperationRouter()

@@ -43,6 +43,7 @@ public enum DomainCatalogue {
     /// Domains add themselves here.
     public static let all: [Domain] = [
         CacheDomain.domain,
+        ConversationsDomain.domain,
     ]
 
     public static func router(for backends: Backends) -> OperationRouter {

@@ -62,28 +62,26 @@ struct ConversationHandlers: Sendable {
         let limit = message.limit == 0 ? ConversationLimits.listPageDefault : Int(message.limit)
         let cursor = try message.continuation.map(ContinuationToken.decodeConversationCursor)
         // One more than asked tells whether another page follows.
-        var records = try await store.conversations(userID: message.userID, after: cursor, limit: limit + 1)
+        var rows = try await store.conversations(userID: message.userID, after: cursor, limit: limit + 1)
         var continuation: [UInt8]?
-        if records.count > limit {
-            records.removeLast(records.count - limit)
-            if let last = records.last {
-                continuation = ContinuationToken.encode(ConversationCursor(createdAtMilliseconds: last.createdAtMilliseconds,
-                                                                           id: last.id))
-            }
+        if rows.count > limit {
+            rows.removeLast(rows.count - limit)
+            continuation = rows.last.map { ContinuationToken.encode($0.1) }
         }
-        return ConversationListResponse(conversations: records, continuation: continuation).encodedBody
+        return ConversationListResponse(conversations: rows.map(\.0), continuation: continuation).encodedBody
     }
 }
 
 /// The opaque continuation token of CONVERSATION_LIST: a format byte, the last row's creation
-/// time (i64 little-endian ms) and its id (36 ASCII bytes). Clients must not rely on the layout.
+/// time (i64 little-endian microseconds) and its id (36 ASCII bytes). Clients must not rely on
+/// the layout.
 enum ContinuationToken {
     static let formatVersion: UInt8 = 1
 
     static func encode(_ cursor: ConversationCursor) -> [UInt8] {
         var writer = ByteWriter()
         writer.writeUInt8(formatVersion)
-        writer.writeInt64(cursor.createdAtMilliseconds)
+        writer.writeInt64(cursor.createdAtMicroseconds)
         writer.writeRaw(Array(cursor.id.utf8))
         return writer.bytes
     }
@@ -94,7 +92,7 @@ enum ContinuationToken {
             guard try reader.readUInt8() == formatVersion else { throw RequestError.invalidArgument(field: "continuation", "unknown token format") }
             let created = try reader.readInt64()
             let id = String(decoding: try reader.readRaw(count: reader.remaining), as: UTF8.self)
-            return ConversationCursor(createdAtMilliseconds: created, id: try Validation.uuid(id, field: "continuation"))
+            return ConversationCursor(createdAtMicroseconds: created, id: try Validation.uuid(id, field: "continuation"))
         } catch let error as RequestError {
             throw error
         } catch {

@@ -11,7 +11,7 @@ protocol ConversationStore: Sendable {
     /// Returns the number of executions deleted with it, nil when it did not exist.
     func deleteConversation(id: String) async throws -> UInt64?
     /// Newest first, after `cursor` (exclusive), at most `limit`.
-    func conversations(userID: String?, after cursor: ConversationCursor?, limit: Int) async throws -> [ConversationRecord]
+    func conversations(userID: String?, after cursor: ConversationCursor?, limit: Int) async throws -> [(ConversationRecord, ConversationCursor)]
     /// The most recently active conversations (created, updated or with execution activity).
     func recentlyActiveConversations(limit: Int) async throws -> [ConversationRecord]
 }
@@ -25,18 +25,19 @@ protocol ExecutionStore: Sendable {
                     tokensUsed: UInt64?) async throws -> ExecutionRecord
     func execution(id: String) async throws -> ExecutionRecord?
     /// Oldest first, after `cursor` (exclusive); nil when the conversation does not exist.
-    func executions(conversationID: String, after cursor: ExecutionCursor?, limit: Int) async throws -> [ExecutionRecord]?
+    func executions(conversationID: String, after cursor: ExecutionCursor?, limit: Int) async throws -> [(ExecutionRecord, ExecutionCursor)]?
     func totals(sinceMilliseconds: Int64?, untilMilliseconds: Int64?, conversationID: String?, limit: Int) async throws -> [AgentTotals]
 }
 
-/// A position in the newest-first list of conversations.
+/// A position in the newest-first list of conversations: creation time at PostgreSQL's precision
+/// (microseconds since the epoch) and id.
 struct ConversationCursor: Sendable, Equatable {
-    var createdAtMilliseconds: Int64
+    var createdAtMicroseconds: Int64
     var id: String
 }
 
 /// A position in the oldest-first list of a conversation's executions.
 struct ExecutionCursor: Sendable, Equatable {
-    var createdAtMilliseconds: Int64
+    var createdAtMicroseconds: Int64
     var id: String
 }

@@ -66,13 +66,12 @@ struct ExecutionHandlers: Sendable {
         }
         while page.count == pageSize, let last = page.last {
             try Task.checkCancellation()
-            let cursor = ExecutionCursor(createdAtMilliseconds: last.createdAtMilliseconds, id: last.id)
-            let next = try await store.executions(conversationID: conversationID, after: cursor, limit: pageSize) ?? []
+            let next = try await store.executions(conversationID: conversationID, after: last.1, limit: pageSize) ?? []
             if next.isEmpty { break }
-            stream.sendPartial(ExecutionPage(executions: page).encodedBody)
+            stream.sendPartial(ExecutionPage(executions: page.map(\.0)).encodedBody)
             page = next
         }
-        return ExecutionPage(executions: page).encodedBody
+        return ExecutionPage(executions: page.map(\.0)).encodedBody
     }
 
     func totals(_ request: Request) async throws -> [UInt8] {

@@ -31,14 +31,16 @@ final class HotConversationRefresher: Sendable {
         task.withLock { task in
             guard task == nil else { return }
             task = Task { [weak self, interval] in
+                // Sleep first: reads fill the cache on their own, and a refresh right at start
+                // would only repeat the fills of the first requests.
                 while !Task.isCancelled {
-                    guard let self else { return }
-                    await self.refreshOnce()
                     do {
                         try await Task.sleep(for: interval)
                     } catch {
                         return  // Cancelled: stopped or released.
                     }
+                    guard let self else { return }
+                    await self.refreshOnce()
                 }
             }
         }

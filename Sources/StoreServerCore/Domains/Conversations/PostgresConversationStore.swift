@@ -1,27 +1,35 @@
-// Conversations and agent executions in PostgreSQL. Every value is a bound parameter; times are
-// kept at millisecond precision so that what the wire carries is exactly what is stored (and a
-// continuation token built from a returned row finds that row again).
+// Conversations and agent executions in PostgreSQL. Every value is a bound parameter. Times are
+// stored at PostgreSQL's microsecond precision and carried on the wire as whole milliseconds
+// (rounded down); lists order and page by the microseconds (then id), so rows created within
+// one millisecond still come back in creation order.
 import WireProtocol
 
 struct PostgresConversationStore: ConversationStore, ExecutionStore {
     let pool: PostgresPool
 
-    /// The server's clock for one statement, truncated to what the wire carries.
-    private static let now = "date_trunc('milliseconds', clock_timestamp())"
+    /// The server's clock for one statement.
+    private static let now = "clock_timestamp()"
     private static func milliseconds(_ column: String) -> String {
-        "(extract(epoch FROM \(column)) * 1000)::bigint"
+        "floor(extract(epoch FROM \(column)) * 1000)::bigint"
+    }
+    private static func microseconds(_ column: String) -> String {
+        "(extract(epoch FROM \(column)) * 1000000)::bigint"
+    }
+    private static func timestampMicroseconds(_ parameter: String) -> String {
+        "(timestamptz 'epoch' + \(parameter)::bigint * interval '1 microsecond')"
     }
     private static func timestamp(_ parameter: String) -> String {
         "(timestamptz 'epoch' + \(parameter)::bigint * interval '1 millisecond')"
     }
 
     private static let conversationColumns = """
-        id::text, title, user_id, \(milliseconds("created_at")), \(milliseconds("updated_at")), metadata::text
+        id::text, title, user_id, \(milliseconds("created_at")), \(milliseconds("updated_at")), metadata::text,
+        \(microseconds("created_at"))
         """
     private static let executionColumns = """
         id::text, conversation_id::text, agent_name, agent_type, status, input::text, output::text, error_message,
         \(milliseconds("created_at")), \(milliseconds("started_at")), \(milliseconds("completed_at")), duration_ms,
-        tokens_used, metadata::text
+        tokens_used, metadata::text, \(microseconds("created_at"))
         """
 
     private enum Statements {
@@ -51,7 +59,7 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         static let list = PostgresStatement(name: "conversations_list", sql: """
             SELECT \(conversationColumns) FROM conversations
             WHERE ($1::text IS NULL OR user_id = $1::text)
-              AND ($2::bigint IS NULL OR (created_at, id) < (\(timestamp("$2")), $3::uuid))
+              AND ($2::bigint IS NULL OR (created_at, id) < (\(timestampMicroseconds("$2")), $3::uuid))
             ORDER BY created_at DESC, id DESC LIMIT $4::int
             """)
         static let recentlyActive = PostgresStatement(name: "conversations_recently_active", sql: """
@@ -97,7 +105,7 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         static let listExecutions = PostgresStatement(name: "executions_list", sql: """
             SELECT \(executionColumns) FROM agent_executions
             WHERE conversation_id = $1::uuid
-              AND ($2::bigint IS NULL OR (created_at, id) > (\(timestamp("$2")), $3::uuid))
+              AND ($2::bigint IS NULL OR (created_at, id) > (\(timestampMicroseconds("$2")), $3::uuid))
             ORDER BY created_at, id LIMIT $4::int
             """)
         static let conversationExists = PostgresStatement(name: "conversations_exists", sql: """
@@ -138,14 +146,17 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         return UInt64(rows.int64(row: 0, column: 1) ?? 0)
     }
 
-    func conversations(userID: String?, after cursor: ConversationCursor?, limit: Int) async throws -> [ConversationRecord] {
+    func conversations(userID: String?, after cursor: ConversationCursor?, limit: Int) async throws -> [(ConversationRecord, ConversationCursor)] {
         let rows = try await pool.execute(Statements.list, [
             userID.map(PostgresValue.text) ?? .null,
-            cursor.map { .integer($0.createdAtMilliseconds) } ?? .null,
+            cursor.map { .integer($0.createdAtMicroseconds) } ?? .null,
             cursor.map { .text($0.id) } ?? .null,
             .integer(limit),
         ])
-        return try (0..<rows.count).map { try Self.conversation(rows, row: $0) }
+        return try (0..<rows.count).map { row in
+            let record = try Self.conversation(rows, row: row)
+            return (record, ConversationCursor(createdAtMicroseconds: rows.int64(row: row, column: 6) ?? 0, id: record.id))
+        }
     }
 
     func recentlyActiveConversations(limit: Int) async throws -> [ConversationRecord] {
@@ -188,10 +199,10 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         return rows.isEmpty ? nil : try Self.execution(rows, row: 0)
     }
 
-    func executions(conversationID: String, after cursor: ExecutionCursor?, limit: Int) async throws -> [ExecutionRecord]? {
+    func executions(conversationID: String, after cursor: ExecutionCursor?, limit: Int) async throws -> [(ExecutionRecord, ExecutionCursor)]? {
         let rows = try await pool.execute(Statements.listExecutions, [
             .text(conversationID),
-            cursor.map { .integer($0.createdAtMilliseconds) } ?? .null,
+            cursor.map { .integer($0.createdAtMicroseconds) } ?? .null,
             cursor.map { .text($0.id) } ?? .null,
             .integer(limit),
         ])
@@ -199,7 +210,10 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
             let exists = try await pool.execute(Statements.conversationExists, [.text(conversationID)])
             if exists.isEmpty { return nil }
         }
-        return try (0..<rows.count).map { try Self.execution(rows, row: $0) }
+        return try (0..<rows.count).map { row in
+            let record = try Self.execution(rows, row: row)
+            return (record, ExecutionCursor(createdAtMicroseconds: rows.int64(row: row, column: 14) ?? 0, id: record.id))
+        }
     }
 
     func totals(sinceMilliseconds: Int64?, untilMilliseconds: Int64?, conversationID: String?, limit: Int) async throws -> [AgentTotals] {

@@ -292,4 +292,35 @@ final class ConversationTests: XCTestCase {
         let afterDelete = try await backends.cache.get(key)
         XCTAssertNil(afterDelete)
     }
+
+    func testBackgroundRefreshKeepsRecentlyActiveConversationsWarm() async throws {
+        let backends = try await BackendFixture.backends()
+        // The domain reads the interval from the backends' configuration, so build its own.
+        var configuration = backends.configuration
+        configuration.port = 0
+        configuration.cacheHotReloadInterval = .milliseconds(200)
+        let warmBackends = Backends(postgres: backends.postgres, cache: backends.cache, configuration: configuration,
+                                    logger: backends.logger)
+        let warm = Server(configuration: configuration, router: DomainCatalogue.router(for: warmBackends),
+                          logger: backends.logger)
+        _ = try warm.start()
+        let warmClient = try await StoreClient.connect(to: ClientConfiguration(port: warm.port))
+        let conversation = try await warmClient.createConversation(title: "hot")  // starts the refresh
+        let key = Array("r:conversation:\(conversation.id)".utf8)
+        let before = try await backends.cache.get(key)
+        XCTAssertNil(before, "nothing read it yet")
+        var cached: [UInt8]?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while cached == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            cached = try await backends.cache.get(key)
+        }
+        XCTAssertNotNil(cached, "the refresh put the recently created conversation in the cache")
+        // A write after the refresh is still seen at once.
+        _ = try await warmClient.updateConversation(id: conversation.id, title: "hotter")
+        let read = try await warmClient.conversation(id: conversation.id)
+        XCTAssertEqual(read.title, "hotter")
+        await warmClient.close()
+        await warm.shutdown()
+    }
 }

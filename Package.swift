@@ -42,6 +42,7 @@ let package = Package(
 
         .executableTarget(name: "StoreLoad", dependencies: ["StoreClient", "WireProtocol"]),
         .executableTarget(name: "VectorBench", dependencies: ["VectorIndex"]),
+        .executableTarget(name: "CacheBench", dependencies: ["WireProtocol"]),
 
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "StoreServerTests",

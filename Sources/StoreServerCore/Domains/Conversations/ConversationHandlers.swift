@@ -18,7 +18,7 @@ struct ConversationHandlers: Sendable {
         let record = try await store.createConversation(id: id, title: title, userID: message.userID, metadataJSON: metadata)
         // A read that missed before the create cannot have cached anything (there was no row),
         // but a delete-then-create with the same id could leave the old entry: invalidate.
-        try await cache.invalidate(id: id)
+        await cache.invalidate(id: id)
         return record.encodedBody
     }
 
@@ -38,7 +38,7 @@ struct ConversationHandlers: Sendable {
         let title = try message.title.map(Validation.title)
         let metadata = try message.metadata.map { try Validation.json($0, field: "metadata") }
         let record = try await store.updateConversation(id: id, title: title, metadataJSON: metadata)
-        try await cache.invalidate(id: id)
+        await cache.invalidate(id: id)
         guard let record else { throw RequestError(.notFound, "conversation \(id) not found") }
         return record.encodedBody
     }
@@ -47,7 +47,7 @@ struct ConversationHandlers: Sendable {
         refresher.startIfNeeded()
         let id = try Validation.uuid(try request.decode(IDRequest.self).id, field: "id")
         let executions = try await store.deleteConversation(id: id)
-        try await cache.invalidate(id: id)
+        await cache.invalidate(id: id)
         guard let executions else { throw RequestError(.notFound, "conversation \(id) not found") }
         return ConversationDeleteResponse(executionsDeleted: executions).encodedBody
     }

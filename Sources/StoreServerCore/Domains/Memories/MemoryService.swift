@@ -121,8 +121,8 @@ final class MemoryService: Sendable {
         }
         let scope = MemoryScope(prefixPath: MemoryNamespace.path(request.namespacePrefix), filter: request.filter)
         guard let query = request.query else {
-            let items = try await store.items(in: scope, limit: Int(request.limit), offset: Int(request.offset),
-                                              refresh: request.refreshTimeToLive)
+            let items = try await store.items(in: scope, withoutVectorsIn: nil, limit: Int(request.limit),
+                                              offset: Int(request.offset), refresh: request.refreshTimeToLive)
             return items.map { MemorySearchItem(item: $0, score: nil) }
         }
         guard !request.collection.isEmpty else {
@@ -133,14 +133,25 @@ final class MemoryService: Sendable {
         try Self.check(query, against: memoryIndex.collection, field: "query")
         let search = MemoryVectorSearch(store: store, index: memoryIndex, workers: catalogue.workers, scope: scope,
                                         searchWidth: configuration.indexParameters.searchWidth)
-        var results = try await search.run(query: query, offset: Int(request.offset), limit: Int(request.limit))
+        let (page, scoredCount) = try await search.run(query: query, offset: Int(request.offset), limit: Int(request.limit))
+        var results = page
         if request.refreshTimeToLive {
             let expiries = try await store.refreshExpiry(itemIDs: results.map(\.itemID))
             for index in results.indices {
                 if let expiry = expiries[results[index].itemID] { results[index].item.item.expiresAtMicroseconds = expiry }
             }
         }
-        return results.map(\.item)
+        var items = results.map(\.item)
+        if let scoredCount, items.count < Int(request.limit) {
+            // As LangGraph's stores do: items without a vector in the collection follow the
+            // scored ones (score absent), as if appended to the ranking.
+            let unscored = try await store.items(in: scope, withoutVectorsIn: memoryIndex.collection.name,
+                                                 limit: Int(request.limit) - items.count,
+                                                 offset: max(0, Int(request.offset) - scoredCount),
+                                                 refresh: request.refreshTimeToLive)
+            items += unscored.map { MemorySearchItem(item: $0, score: nil) }
+        }
+        return items
     }
 
     func listNamespaces(_ request: MemoryListNamespacesRequest) async throws -> [[String]] {

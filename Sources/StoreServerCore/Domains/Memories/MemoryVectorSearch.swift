@@ -25,11 +25,13 @@ struct MemoryVectorSearch {
         var item: MemorySearchItem
     }
 
-    func run(query: [Float], offset: Int, limit: Int) async throws -> [Hit] {
+    /// The page of scored items, and the number of scored items in scope when the page reached
+    /// their end (nil when more may follow).
+    func run(query: [Float], offset: Int, limit: Int) async throws -> (page: [Hit], scoredCount: Int?) {
         let wanted = offset + limit
         let countMax = VectorIndexLimits.searchWidthMax
         var allowed: Set<UInt64>? = scope.isUnrestricted ? nil : try await store.vectorIDs(in: index.collection.name, scope: scope)
-        if let allowed, allowed.isEmpty { return [] }
+        if let allowed, allowed.isEmpty { return ([], 0) }
         var count = min(wanted, countMax)
         while true {
             let (vectorIndex, requested, width, admitted) = (index.index, count, max(count, searchWidth), allowed)
@@ -47,12 +49,12 @@ struct MemoryVectorSearch {
             }
             let exhausted = found.count < count || count >= countMax
             if hits.count >= wanted || exhausted {
-                return Array(hits.dropFirst(offset).prefix(limit))
+                return (Array(hits.dropFirst(offset).prefix(limit)), hits.count >= wanted ? nil : hits.count)
             }
             if allowed == nil && rows.count < found.count {
                 // Some hits were expired or just deleted: restrict to what is live.
                 allowed = try await store.vectorIDs(in: index.collection.name, scope: scope)
-                if allowed!.isEmpty { return [] }
+                if allowed!.isEmpty { return ([], 0) }
             }
             count = min(count * 2, countMax)
         }

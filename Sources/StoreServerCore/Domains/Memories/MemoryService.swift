@@ -167,19 +167,19 @@ final class MemoryService: Sendable {
         return try await store.listNamespaces(request)
     }
 
-    /// One background pass: delete expired items (in batches, until none are left), then write
-    /// a snapshot when one is due.
+    /// Deletes expired items and their vectors in batches until none is left; returns how many.
     func sweepExpired() async throws -> Int {
         try await ready()
         var total = 0
         while true {
-            let (count, removed) = try await gate.write {
+            let count = try await gate.write {
                 let outcome = try await store.deleteExpired(limit: configuration.sweepBatchRows)
                 await catalogue.apply(inserted: [], removed: outcome.removed)
-                return outcome
+                return outcome.count
             }
             total += count
-            if count < configuration.sweepBatchRows || removed.isEmpty && count == 0 { break }
+            // A short batch means no expired row was left (or the rest are locked by writers).
+            if count < configuration.sweepBatchRows { break }
         }
         return total
     }

@@ -119,14 +119,23 @@ struct PostgresMemoryStore: MemoryStore, MemoryIndexSource {
         }
     }
 
-    func items(in scope: MemoryScope, limit: Int, offset: Int, refresh: Bool) async throws -> [MemoryItem] {
+    func items(in scope: MemoryScope, withoutVectorsIn collection: String?, limit: Int, offset: Int,
+               refresh: Bool) async throws -> [MemoryItem] {
         var parameters: [PostgresValue] = []
-        let condition = Self.condition(scope, parameters: &parameters)
+        var condition = Self.condition(scope, parameters: &parameters)
+        var order = "i.updated_at DESC, i.id DESC"
+        if let collection {
+            parameters.append(.text(collection))
+            condition += """
+                 AND NOT EXISTS (SELECT 1 FROM memory_vectors AS v WHERE v.item_id = i.id AND v.collection = $\(parameters.count))
+                """
+            order = "i.created_at, i.id"
+        }
         parameters.append(.integer(limit))
         parameters.append(.integer(offset))
         let rows = try await pool.query("""
             SELECT i.id, \(Self.itemColumns) FROM memory_items AS i WHERE \(condition)
-            ORDER BY i.updated_at DESC, i.id DESC LIMIT $\(parameters.count - 1) OFFSET $\(parameters.count)
+            ORDER BY \(order) LIMIT $\(parameters.count - 1) OFFSET $\(parameters.count)
             """, parameters)
         var ids: [Int64] = []
         var items: [MemoryItem] = []

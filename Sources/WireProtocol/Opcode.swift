@@ -38,7 +38,24 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public var description: String { name }
 }
 
-/// Names of domain operations, filled in as domains are added, used for logs and metrics.
+/// Names of domain operations (the spec's names, lower case), for logs and metrics.
 public enum OperationCatalogue {
-    static func name(of opcode: Opcode) -> String? { nil }
+    static let names: [Opcode: String] = [
+        .checkpointPut: "checkpoint_put", .checkpointPutWrites: "checkpoint_put_writes",
+        .checkpointGet: "checkpoint_get", .checkpointList: "checkpoint_list",
+        .checkpointDeleteThread: "checkpoint_delete_thread", .checkpointDeleteForRuns: "checkpoint_delete_for_runs",
+        .checkpointCopyThread: "checkpoint_copy_thread", .checkpointPrune: "checkpoint_prune",
+        .conversationCreate: "conversation_create", .conversationGet: "conversation_get",
+        .conversationUpdate: "conversation_update", .conversationDelete: "conversation_delete",
+        .conversationList: "conversation_list", .executionCreate: "execution_create",
+        .executionStart: "execution_start", .executionComplete: "execution_complete",
+        .executionFail: "execution_fail", .executionGet: "execution_get", .executionList: "execution_list",
+        .executionTotals: "execution_totals",
+        .cacheGet: "cache_get", .cacheSet: "cache_set", .cacheDelete: "cache_delete", .cacheClear: "cache_clear",
+        .memoryCollectionEnsure: "memory_collection_ensure", .memoryPut: "memory_put", .memoryGet: "memory_get",
+        .memoryDelete: "memory_delete", .memorySearch: "memory_search",
+        .memoryListNamespaces: "memory_list_namespaces", .memoryBatch: "memory_batch",
+    ]
+
+    static func name(of opcode: Opcode) -> String? { names[opcode] }
 }

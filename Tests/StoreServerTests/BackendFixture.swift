@@ -37,7 +37,7 @@ enum BackendFixture {
         configuration.port = 0
         adjust(&configuration)
         let server = Server(configuration: configuration, router: DomainCatalogue.router(for: backends),
-                            healthSources: [], logger: backends.logger)
+                            healthSources: [], logger: backends.logger, metrics: backends.metrics)
         try server.start()
         return server
     }

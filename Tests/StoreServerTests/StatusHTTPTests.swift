@@ -3,7 +3,8 @@
 import XCTest
 import Foundation
 import Glibc
-import StoreServerCore
+@testable import StoreServerCore
+import StoreClient
 import WireProtocol
 
 final class StatusHTTPTests: XCTestCase {
@@ -54,6 +55,27 @@ final class StatusHTTPTests: XCTestCase {
         XCTAssertTrue(metrics.body.contains("agentstore_connections 1"))
         XCTAssertTrue(metrics.body.contains("agentstore_test_gauge 7"), metrics.body)
         XCTAssertEqual(try get("/nope", port: port).status, 404)
+        await server.shutdown()
+    }
+
+    func testCacheHitsAndMissesAreCounted() async throws {
+        let server = try await BackendFixture.server()
+        let backends = try await BackendFixture.backends()
+        let client = StoreClient(configuration: ClientConfiguration(port: server.port))
+        let key = Array("metrics-\(UUID().uuidString)".utf8)
+        let hitsBefore = backends.metrics.counter("cache_hits_total")
+        let missesBefore = backends.metrics.counter("cache_misses_total")
+        _ = try await client.cacheGet(key)
+        try await client.cacheSet(key, value: [1])
+        _ = try await client.cacheGet(key)
+        _ = try await client.cacheGet(key)
+        // Other tests share these backends, so count at least our own operations.
+        XCTAssertGreaterThanOrEqual(backends.metrics.counter("cache_hits_total") - hitsBefore, 2)
+        XCTAssertGreaterThanOrEqual(backends.metrics.counter("cache_misses_total") - missesBefore, 1)
+        let rendered = await PrometheusExporter.render(MetricsSources(statistics: server.statistics, operations: server.metrics))
+        XCTAssertTrue(rendered.contains("agentstore_cache_hits_total "), rendered)
+        XCTAssertTrue(rendered.contains("agentstore_requests_total{operation=\"cache_get\"}"), rendered)
+        await client.close()
         await server.shutdown()
     }
 }

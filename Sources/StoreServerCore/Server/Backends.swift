@@ -9,12 +9,16 @@ public struct Backends: Sendable {
     public let cache: any CacheBackend
     public let configuration: ServerConfiguration
     public let logger: Logger
+    /// Counters domains add to (cache hits and misses...), exported with the server's metrics.
+    public let metrics: OperationMetrics
 
-    public init(postgres: PostgresPool, cache: any CacheBackend, configuration: ServerConfiguration, logger: Logger) {
+    public init(postgres: PostgresPool, cache: any CacheBackend, configuration: ServerConfiguration, logger: Logger,
+                metrics: OperationMetrics = OperationMetrics()) {
         self.postgres = postgres
         self.cache = cache
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 }
 

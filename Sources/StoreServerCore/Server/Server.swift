@@ -14,7 +14,7 @@ public protocol HealthSource: Sendable {
 public final class Server: Sendable {
     public let configuration: ServerConfiguration
     public let statistics = ServerStatistics()
-    public let metrics = OperationMetrics()
+    public let metrics: OperationMetrics
     private let logger: Logger
     private let router: OperationRouter
     private let healthSources: [any HealthSource]
@@ -30,8 +30,9 @@ public final class Server: Sendable {
     }
 
     public init(configuration: ServerConfiguration, router: OperationRouter, healthSources: [any HealthSource] = [],
-                logger: Logger) {
+                logger: Logger, metrics: OperationMetrics = OperationMetrics()) {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         self.healthSources = healthSources
         ioQueues = (0..<max(1, configuration.ioQueueCount)).map { DispatchQueue(label: "store.io.\($0)") }

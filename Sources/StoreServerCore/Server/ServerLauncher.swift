@@ -30,7 +30,8 @@ public enum ServerLauncher {
             return 1
         }
         let router = DomainCatalogue.router(for: launcher.backends)
-        let server = Server(configuration: configuration, router: router, healthSources: launcher.healthSources, logger: logger)
+        let server = Server(configuration: configuration, router: router, healthSources: launcher.healthSources, logger: logger,
+                            metrics: launcher.backends.metrics)
         do {
             try server.start()
         } catch {

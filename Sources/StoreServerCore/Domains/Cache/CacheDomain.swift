@@ -4,7 +4,8 @@ import WireProtocol
 public enum CacheDomain {
     public static let domain = Domain(name: "cache", migrations: []) { router, backends in
         let handlers = CacheHandlers(cache: backends.cache,
-                                     defaultTimeToLive: backends.configuration.cacheDefaultTimeToLive)
+                                     defaultTimeToLive: backends.configuration.cacheDefaultTimeToLive,
+                                     metrics: backends.metrics)
         router.register(.cacheGet, .deferred { request, _ in try await handlers.get(request) })
         router.register(.cacheSet, .deferred { request, _ in try await handlers.set(request) })
         router.register(.cacheDelete, .deferred { request, _ in try await handlers.delete(request) })

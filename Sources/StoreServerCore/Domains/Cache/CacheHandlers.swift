@@ -6,11 +6,14 @@ struct CacheHandlers: Sendable {
     let cache: any CacheBackend
     /// Used when a set carries no time to live (`CACHE_TTL`).
     let defaultTimeToLive: Duration
+    /// Hits and misses feed the cache hit ratio in /metrics.
+    let metrics: OperationMetrics
 
     func get(_ request: Request) async throws -> [UInt8] {
         let message = try request.decode(CacheGetRequest.self)
         try Self.validate(key: message.key, field: "key")
         let value = try await cache.get(CacheKeySpace.client(message.key))
+        metrics.increment(value == nil ? "cache_misses_total" : "cache_hits_total")
         return CacheGetResponse(value: value).encodedBody
     }
 

@@ -38,7 +38,15 @@ final class MemoryRestartTests: XCTestCase {
 
         // After the snapshot: new items, replaced vectors and deletes, which a loaded snapshot
         // must replay from PostgreSQL.
-        let snapshotTime = try FileManager.default.attributesOfItem(atPath: snapshotFile)[.modificationDate] as? Date
+        // The first snapshot seen may be the one written after the collection's (empty) rebuild,
+        // with the one at 150 changes still to come: wait until the file stops changing.
+        var snapshotTime = try FileManager.default.attributesOfItem(atPath: snapshotFile)[.modificationDate] as? Date
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(300))
+            let now = try FileManager.default.attributesOfItem(atPath: snapshotFile)[.modificationDate] as? Date
+            if now == snapshotTime { break }
+            snapshotTime = now
+        }
         for index in 200..<230 { try await put(first.client, index) }
         for index in 0..<10 { try await put(first.client, index) }
         for index in 10..<20 {

@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "store-server", targets: ["StoreServer"]),
         .executable(name: "store-load", targets: ["StoreLoad"]),
         .executable(name: "vector-bench", targets: ["VectorBench"]),
+        .executable(name: "store-cli", targets: ["StoreCLI"]),
+        .executable(name: "memory-bench", targets: ["MemoryBench"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "StoreClient", targets: ["StoreClient"]),
     ],
@@ -42,6 +44,8 @@ let package = Package(
 
         .executableTarget(name: "StoreLoad", dependencies: ["StoreClient", "WireProtocol"]),
         .executableTarget(name: "VectorBench", dependencies: ["VectorIndex"]),
+        .executableTarget(name: "StoreCLI", dependencies: ["StoreClient", "WireProtocol"]),
+        .executableTarget(name: "MemoryBench", dependencies: ["StoreClient", "WireProtocol"]),
         .executableTarget(name: "CacheBench", dependencies: ["WireProtocol"]),
 
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),

@@ -59,12 +59,18 @@ public struct FrameDecoder: Sendable {
         buffer[readIndex..<(readIndex + min(count, bufferedByteCount))]
     }
 
+    /// Reads the header fields in place; the caller has checked that 24 bytes are buffered.
+    /// (Hot path: no intermediate array.)
     private func peekHeader() -> FrameHeader {
-        var reader = ByteReader(Array(buffer[readIndex..<(readIndex + FrameHeader.byteCount)]))
-        do {
-            return try FrameHeader.read(from: &reader)
-        } catch {
-            preconditionFailure("24 buffered bytes always hold a header: \(error)")
+        buffer.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + readIndex
+            return FrameHeader(
+                bodyLength: UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)),
+                opcode: Opcode(rawValue: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt16.self))),
+                flags: FrameFlags(rawValue: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 6, as: UInt16.self))),
+                requestID: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                timeoutMilliseconds: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
+                checksum: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
         }
     }
 

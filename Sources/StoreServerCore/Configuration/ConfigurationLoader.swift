@@ -29,6 +29,9 @@ public enum ConfigurationLoader {
         ("drain-timeout-ms", "STORE_DRAIN_TIMEOUT_MS", "graceful shutdown wait (default 30000)"),
         ("io-queues", "STORE_IO_QUEUES", "serial I/O queues (default: number of cores)"),
         ("server-id", "STORE_SERVER_ID", "name announced in the hello"),
+        ("http-port", "STORE_HTTP_PORT", "port of the HTTP /health and /metrics listener (default off)"),
+        ("http-host", "STORE_HTTP_HOST", "address of the HTTP listener (default 127.0.0.1)"),
+        ("database-schema", "STORE_DATABASE_SCHEMA", "PostgreSQL schema of the server's tables (default agent_store)"),
         ("pool-size", "DB_POOL_SIZE", "PostgreSQL connections kept open (default 5)"),
         ("pool-overflow", "DB_MAX_OVERFLOW", "extra PostgreSQL connections under load (default 10)"),
         ("pool-pre-ping", "DB_POOL_PRE_PING", "check an idle connection before reuse (default true)"),
@@ -104,6 +107,9 @@ public enum ConfigurationLoader {
         if let value = values["drain-timeout-ms"] { configuration.drainTimeout = .milliseconds(try number(value, "drain-timeout-ms", max: Int.max) as Int) }
         if let value = values["io-queues"] { configuration.ioQueueCount = try number(value, "io-queues", max: 256) }
         if let value = values["server-id"] { configuration.serverID = value }
+        if let value = values["http-port"] { configuration.statusPort = try number(value, "http-port", max: 65535) }
+        if let value = values["http-host"] { configuration.statusHost = value }
+        if let value = values["database-schema"] { configuration.databaseSchema = value }
         if let value = values["pool-size"] { configuration.postgresPool.connectionsKept = try number(value, "pool-size", max: 1000) }
         if let value = values["pool-overflow"] { configuration.postgresPool.overflowConnectionsMax = try number(value, "pool-overflow", max: 1000) }
         if let value = values["pool-pre-ping"] {

@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     /// With no tokens configured, accept non-loopback clients anyway (explicit operator choice).
     public var allowUnauthenticatedRemote = false
     public var serverID = "store-server"
+    /// Port of the HTTP status listener (/health, /metrics); nil = off.
+    public var statusPort: UInt16?
+    /// Its address; loopback by default so metrics are not exposed by accident.
+    public var statusHost = "127.0.0.1"
     public var logLevel: LogLevel = .info
 
     /// The data directory of the managed local backends.
@@ -44,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var managedPostgresPort = 55439
     public var managedRedisPort = 56389
     public var postgresPool = PostgresPoolConfiguration()
+    /// The PostgreSQL schema holding every table of the server: its own, so that it can share a
+    /// database with other applications (LangGraph's Postgres saver also has a `checkpoints` table).
+    public var databaseSchema = "agent_store"
     /// false turns the cache off: cache operations miss and nothing goes to Redis.
     public var cacheEnabled = true
     /// TTL of cache entries set without one.

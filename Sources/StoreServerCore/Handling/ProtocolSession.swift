@@ -29,6 +29,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
         let router: OperationRouter
         let authenticator: Authenticator
         let statistics: ServerStatistics
+        let metrics: OperationMetrics
         let logger: Logger
     }
 
@@ -256,6 +257,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             do {
                 let ping = try PingMessage.decode(body: message.body)
                 respond(to: message, body: ping.encodedBody)
+                context.metrics.record(opcode: .ping, latencyNanoseconds: MonotonicClock.nanoseconds() &- now, error: nil)
             } catch {
                 respondError(to: message, ErrorMapping.errorBody(for: error))
             }
@@ -285,6 +287,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             context.statistics.requestAnsweredImmediately()
             do {
                 respond(to: message, body: try handler(request))
+                context.metrics.record(opcode: message.opcode, latencyNanoseconds: MonotonicClock.nanoseconds() &- now, error: nil)
             } catch {
                 respondError(to: message, errorBody(for: error, request: request))
             }
@@ -323,14 +326,17 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
 
     private func finish(requestID: UInt64, opcode: Opcode, outcome: Result<[UInt8], any Error>, request: Request) {
         // Already answered (cancelled, timed out) or the connection closed: drop the late result.
-        guard pending.removeValue(forKey: requestID) != nil else { return }
+        guard let pendingRequest = pending.removeValue(forKey: requestID) else { return }
         context.statistics.requestFinished()
+        let latency = MonotonicClock.nanoseconds() &- pendingRequest.startedAt
         switch outcome {
         case let .success(body):
             send(opcode: opcode, flags: .response, requestID: requestID, body: body)
+            context.metrics.record(opcode: opcode, latencyNanoseconds: latency, error: nil)
         case let .failure(error):
-            send(opcode: opcode, flags: [.response, .error], requestID: requestID,
-                 body: errorBody(for: error, request: request).encodedBody)
+            let body = errorBody(for: error, request: request)
+            send(opcode: opcode, flags: [.response, .error], requestID: requestID, body: body.encodedBody)
+            context.metrics.record(opcode: opcode, latencyNanoseconds: latency, error: body.code)
         }
         closeIfFinished()
     }
@@ -340,6 +346,8 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
         request.task?.cancel()
         context.statistics.requestFinished()
         context.logger.info("request deadline exceeded", ["connection": connectionID, "request": requestID, "opcode": request.opcode])
+        context.metrics.record(opcode: request.opcode, latencyNanoseconds: MonotonicClock.nanoseconds() &- request.startedAt,
+                               error: .deadlineExceeded)
         send(opcode: request.opcode, flags: [.response, .error], requestID: requestID,
              body: ErrorBody(code: .deadlineExceeded, message: "the request's timeout passed").encodedBody)
         closeIfFinished()
@@ -350,6 +358,8 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
         guard let request = pending.removeValue(forKey: requestID) else { return }
         request.task?.cancel()
         context.statistics.requestFinished()
+        context.metrics.record(opcode: request.opcode, latencyNanoseconds: MonotonicClock.nanoseconds() &- request.startedAt,
+                               error: .cancelled)
         send(opcode: request.opcode, flags: [.response, .error], requestID: requestID,
              body: ErrorBody(code: .cancelled, message: "cancelled by the client").encodedBody)
         closeIfFinished()
@@ -439,10 +449,19 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
     }
 
     private func respondError(to message: Message, _ error: ErrorBody) {
+        context.metrics.record(opcode: message.opcode, latencyNanoseconds: 0, error: error.code)
         send(opcode: message.opcode, flags: [.response, .error], requestID: message.requestID, body: error.encodedBody)
     }
 
     private func send(opcode: Opcode, flags: FrameFlags, requestID: UInt64, body: [UInt8]) {
+        if body.count <= limits.frameBodyBytesMax && !checksumsEnabled {
+            // The common case, one frame: header and body straight into one buffer.
+            var writer = ByteWriter(capacity: FrameHeader.byteCount + body.count)
+            FrameHeader(bodyLength: UInt32(body.count), opcode: opcode, flags: flags, requestID: requestID).write(into: &writer)
+            writer.writeRaw(body)
+            output.send(writer.bytes)
+            return
+        }
         let frames = MessageFramer.frames(opcode: opcode, flags: flags, requestID: requestID, body: body,
                                           bodyBytesMax: limits.frameBodyBytesMax)
         var writer = ByteWriter(capacity: body.count + FrameHeader.byteCount * frames.count)

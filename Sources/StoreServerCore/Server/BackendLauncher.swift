@@ -36,10 +36,11 @@ public final class BackendLauncher: Sendable {
             databaseURL = try await managed.start()
             managedPostgres = managed
         }
-        let pool = PostgresPool(settings: try PostgresConnectionSettings(url: databaseURL),
+        let pool = PostgresPool(settings: try PostgresConnectionSettings(url: databaseURL, schema: configuration.databaseSchema),
                                 configuration: configuration.postgresPool, logger: logger.labeled("postgres"))
         do {
             let applied = try await SchemaMigrator(pool: pool, migrations: SchemaCatalogue.migrations,
+                                                   schema: configuration.databaseSchema,
                                                    logger: logger.labeled("migrations")).migrate()
             if !applied.isEmpty { logger.notice("applied schema migrations", ["versions": applied]) }
         } catch {

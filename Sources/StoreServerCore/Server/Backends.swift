@@ -42,6 +42,8 @@ public struct Domain: Sendable {
 public enum DomainCatalogue {
     /// Domains add themselves here.
     public static let all: [Domain] = [
+        CheckpointDomain.domain,
+        MemoryDomain.domain,
         CacheDomain.domain,
         ConversationsDomain.domain,
     ]
@@ -54,10 +56,12 @@ public enum DomainCatalogue {
 }
 
 /// Reports PostgreSQL as up or down from the pool's last known state, probing when it is down.
-struct PostgresHealthSource: HealthSource {
+public struct PostgresHealthSource: HealthSource {
     let pool: PostgresPool
 
-    func currentHealth() async -> BackendHealth {
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func currentHealth() async -> BackendHealth {
         let healthy = pool.isHealthy ? true : await pool.checkHealth()
         let statistics = pool.statistics
         return BackendHealth(name: "postgres", state: healthy ? .up : .down,

@@ -14,6 +14,7 @@ public protocol HealthSource: Sendable {
 public final class Server: Sendable {
     public let configuration: ServerConfiguration
     public let statistics = ServerStatistics()
+    public let metrics = OperationMetrics()
     private let logger: Logger
     private let router: OperationRouter
     private let healthSources: [any HealthSource]
@@ -85,6 +86,11 @@ public final class Server: Sendable {
         logger.notice("stopped", ["requests_served": statistics.requestCount])
     }
 
+    /// The same report the HEALTH operation returns.
+    public func health() async -> HealthResponse {
+        await Self.health(statistics: statistics, sources: healthSources)
+    }
+
     static func health(statistics: ServerStatistics, sources: [any HealthSource]) async -> HealthResponse {
         var backends: [BackendHealth] = []
         for source in sources { backends.append(await source.currentHealth()) }
@@ -111,7 +117,7 @@ public final class Server: Sendable {
                                           configuration: configuration, logger: logger.labeled("connection"))
         let context = ProtocolSession.Context(configuration: configuration, router: router,
                                               authenticator: Authenticator(tokens: configuration.authTokens),
-                                              statistics: statistics, logger: logger.labeled("session"))
+                                              statistics: statistics, metrics: metrics, logger: logger.labeled("session"))
         let session = ProtocolSession(connectionID: admission.id, output: connection, peer: peer, context: context)
         let tracker = ClosingTracker(server: self, id: admission.id, session: session)
         statistics.connectionOpened()

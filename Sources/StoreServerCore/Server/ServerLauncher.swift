@@ -38,7 +38,25 @@ public enum ServerLauncher {
             await launcher.stop()
             return 1
         }
+        var statusServer: StatusHTTPServer?
+        if let statusPort = configuration.statusPort {
+            let pool = launcher.backends.postgres
+            let metrics = MetricsSources(statistics: server.statistics, operations: server.metrics) {
+                let statistics = pool.statistics
+                return [("postgres_pool_open_connections", "PostgreSQL connections open.", Double(statistics.open)),
+                        ("postgres_pool_in_use_connections", "PostgreSQL connections lent out.", Double(statistics.inUse)),
+                        ("postgres_pool_waiters", "Callers waiting for a PostgreSQL connection.", Double(statistics.waiters))]
+            }
+            let status = StatusHTTPServer(health: { await server.health() }, metrics: metrics, logger: logger.labeled("http"))
+            do {
+                try status.start(host: configuration.statusHost, port: statusPort)
+                statusServer = status
+            } catch {
+                logger.error("cannot start the status HTTP listener", ["error": error])
+            }
+        }
         await waitForTerminationSignal(logger: logger)
+        statusServer?.stop()
         await server.shutdown()
         await launcher.stop()
         return 0

@@ -28,6 +28,13 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     public let port: UInt16
     public let isLoopback: Bool
 
+    /// For tests of the protocol layer without sockets.
+    init(host: String, port: UInt16, isLoopback: Bool) {
+        self.host = host
+        self.port = port
+        self.isLoopback = isLoopback
+    }
+
     init(storage: sockaddr_storage) {
         var storage = storage
         switch Int32(storage.ss_family) {

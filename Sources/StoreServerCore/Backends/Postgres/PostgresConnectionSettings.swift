@@ -15,11 +15,14 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
     public let connectionString: String
     public let connectTimeoutSeconds: Int
     public let applicationName: String
+    /// Schema put first on every connection's search_path (nil = the server's default), so the
+    /// server's tables live apart from other applications' in a shared database.
+    public let schema: String?
 
     /// Throws `BackendError.invalidArgument` when libpq cannot parse the string.
     public init(url connectionString: String,
                 connectTimeoutSeconds: Int = connectTimeoutSecondsDefault,
-                applicationName: String = "agent-store") throws(BackendError) {
+                applicationName: String = "agent-store", schema: String? = nil) throws(BackendError) {
         var message: UnsafeMutablePointer<CChar>? = nil
         guard let options = PQconninfoParse(connectionString, &message) else {
             let reason = message.map { String(cString: $0) } ?? "cannot parse connection string"
@@ -30,6 +33,12 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
         self.connectionString = connectionString
         self.connectTimeoutSeconds = max(connectTimeoutSeconds, Self.connectTimeoutSecondsMin)
         self.applicationName = applicationName
+        if let schema {
+            guard !schema.isEmpty, schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), schema.count <= 63 else {
+                throw .invalidArgument(field: "schema", reason: "a schema name is 1-63 letters, digits or underscores")
+            }
+        }
+        self.schema = schema
     }
 
     /// Keyword/value pairs for PQconnectdbParams. Our defaults come first and the caller's string
@@ -43,6 +52,7 @@ public struct PostgresConnectionSettings: Sendable, Equatable {
             ("keepalives_idle", "30"),
             ("keepalives_interval", "10"),
             ("keepalives_count", "3"),
+        ] + (schema.map { [("options", "-c search_path=\($0),public")] } ?? []) + [
             ("dbname", connectionString),
         ]
     }

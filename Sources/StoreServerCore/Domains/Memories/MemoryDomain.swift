@@ -1,0 +1,28 @@
+// The memories domain: LangGraph store semantics over PostgreSQL with an in-process vector
+// index (spec §7.4).
+import Foundation
+
+public enum MemoryDomain {
+    /// The domain with its defaults: index snapshots in `<dataDirectory>/memories`.
+    public static let domain = Domain(name: "memories", migrations: MemoryMigrations.all) { router, backends in
+        let directory = URL(fileURLWithPath: backends.configuration.dataDirectory).appendingPathComponent("memories").path
+        register(into: &router, backends: backends, configuration: MemoryConfiguration(snapshotDirectory: directory))
+    }
+
+    /// A domain instance with its own configuration (tests use a private snapshot directory).
+    public static func domain(configuration: MemoryConfiguration) -> Domain {
+        Domain(name: "memories", migrations: MemoryMigrations.all) { router, backends in
+            register(into: &router, backends: backends, configuration: configuration)
+        }
+    }
+
+    /// Builds the service over the backends' PostgreSQL, registers its operations and starts
+    /// its background task, which loads the index at once so the server is ready sooner.
+    private static func register(into router: inout OperationRouter, backends: Backends, configuration: MemoryConfiguration) {
+        let logger = backends.logger.labeled("memories")
+        let service = MemoryService(store: PostgresMemoryStore(pool: backends.postgres), configuration: configuration,
+                                    logger: logger)
+        MemoryHandlers(service: service).register(into: &router)
+        MemorySweeper.start(service)
+    }
+}

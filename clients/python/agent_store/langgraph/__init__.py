@@ -1,0 +1,7 @@
+"""LangGraph persistence over agent-store: ``AgentStoreSaver`` (a ``BaseCheckpointSaver``) and
+``AgentStoreStore`` (a ``BaseStore``). Needs the ``langgraph`` packages; the rest of
+``agent_store`` does not."""
+from .saver import AgentStoreSaver
+from .store import AgentStoreStore
+
+__all__ = ["AgentStoreSaver", "AgentStoreStore"]

@@ -44,6 +44,8 @@ public enum DomainCatalogue {
     public static let all: [Domain] = [
         CheckpointDomain.domain,
         MemoryDomain.domain,
+        CacheDomain.domain,
+        ConversationsDomain.domain,
     ]
 
     public static func router(for backends: Backends) -> OperationRouter {

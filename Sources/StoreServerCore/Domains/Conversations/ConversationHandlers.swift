@@ -133,7 +133,7 @@ enum Validation {
 
     static func json(_ value: Value, field: String) throws(RequestError) -> String {
         do {
-            return try JSONText.encode(value)
+            return try ConversationJSON.encode(value)
         } catch {
             throw .invalidArgument(field: field, "not representable as JSON: \(error.reason)")
         }

@@ -245,7 +245,7 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         }
         return ConversationRecord(id: id, title: title, userID: rows.string(row: row, column: 2),
                                   createdAtMilliseconds: created, updatedAtMilliseconds: updated,
-                                  metadata: try JSONText.decodeMap(metadata))
+                                  metadata: try ConversationJSON.decodeMap(metadata))
     }
 
     private static func execution(_ rows: PostgresRows, row: Int) throws -> ExecutionRecord {
@@ -258,13 +258,13 @@ struct PostgresConversationStore: ConversationStore, ExecutionStore {
         }
         return ExecutionRecord(
             id: id, conversationID: conversationID, agentName: agentName, agentType: agentType, status: status,
-            input: try JSONText.decode(input),
-            output: try rows.string(row: row, column: 6).map(JSONText.decode) ?? .null,
+            input: try ConversationJSON.decode(input),
+            output: try rows.string(row: row, column: 6).map(ConversationJSON.decode) ?? .null,
             errorMessage: rows.string(row: row, column: 7), createdAtMilliseconds: created,
             startedAtMilliseconds: rows.int64(row: row, column: 9),
             completedAtMilliseconds: rows.int64(row: row, column: 10),
             durationMilliseconds: rows.int64(row: row, column: 11),
             tokensUsed: UInt64(max(0, rows.int64(row: row, column: 12) ?? 0)),
-            metadata: try JSONText.decodeMap(metadata))
+            metadata: try ConversationJSON.decodeMap(metadata))
     }
 }

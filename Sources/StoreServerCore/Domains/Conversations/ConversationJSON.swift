@@ -5,7 +5,7 @@
 import Foundation
 import WireProtocol
 
-enum JSONText {
+enum ConversationJSON {
     struct Unrepresentable: Error {
         let reason: String
     }

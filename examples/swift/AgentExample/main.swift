@@ -22,6 +22,10 @@ do {
 
 func runExample(_ options: Options) async throws {
     let data = try SampleData.load(from: options.dataDirectory)
+    // Checked before connecting: only the query texts with precomputed vectors can be searched.
+    guard options.resumeThreadID != nil || data.queries.contains(where: { $0.text == options.query }) else {
+        throw AgentTeam.AgentError.unknownQuery(options.query)
+    }
     let client = try await StoreClient.connect(to: ClientConfiguration(host: options.host, port: options.port, token: options.token))
     do {
         try await runTeam(options, data: data, client: client)
@@ -48,9 +52,6 @@ func runTeam(_ options: Options, data: SampleData, client: StoreClient) async th
         let next = state.nextStep < AgentTeam.steps.count ? AgentTeam.steps[state.nextStep] : "nothing"
         print("resuming thread \(threadID) from checkpoint \(record.checkpointID) (next: \(next))")
     } else {
-        guard data.queries.contains(where: { $0.text == options.query }) else {
-            throw AgentTeam.AgentError.unknownQuery(options.query)
-        }
         // The thread id doubles as the conversation id (a UUID, as conversations require).
         threadID = UUID().uuidString.lowercased()
         _ = try await client.createConversation(id: threadID, title: "Find a package: \(options.query)".prefix(255).description,

@@ -9,27 +9,27 @@ import Foundation
 final class CheckpointUnitTests: XCTestCase {
     func testJSONTextQuotesAndBuildsValidJSON() throws {
         let awkward = "quote\" back\\slash\nnew\u{1}ctl ünï 🚀"
-        let array = JSONText.array([awkward, ""])
+        let array = CheckpointJSON.array([awkward, ""])
         let parsed = try JSONSerialization.jsonObject(with: Data(array.utf8)) as? [String]
         XCTAssertEqual(parsed, [awkward, ""])
-        let object = JSONText.object([(key: "a\"", value: "1"), (key: "b", value: awkward)])
+        let object = CheckpointJSON.object([(key: "a\"", value: "1"), (key: "b", value: awkward)])
         let parsedObject = try JSONSerialization.jsonObject(with: Data(object.utf8)) as? [String: String]
         XCTAssertEqual(parsedObject, ["a\"": "1", "b": awkward])
     }
 
     func testMetadataMustBeAJSONObject() {
-        XCTAssertTrue(JSONText.isObject(#"{"a":[1,{"b":null}]}"#))
+        XCTAssertTrue(CheckpointJSON.isObject(#"{"a":[1,{"b":null}]}"#))
         for text in ["", "[]", "1", "\"s\"", "{", "null", "{\"a\":}"] {
-            XCTAssertFalse(JSONText.isObject(text), text)
+            XCTAssertFalse(CheckpointJSON.isObject(text), text)
         }
     }
 
     func testNullEscapesAreRemovedOnlyWhereTheyAreEscapes() {
-        XCTAssertEqual(JSONText.removingNullEscapes(#"{"a":"x\u0000y"}"#), #"{"a":"xy"}"#)
+        XCTAssertEqual(CheckpointJSON.removingNullEscapes(#"{"a":"x\u0000y"}"#), #"{"a":"xy"}"#)
         // An escaped backslash followed by the letters u0000 is text, not a NUL.
-        XCTAssertEqual(JSONText.removingNullEscapes(#"{"a":"c:\\u0000"}"#), #"{"a":"c:\\u0000"}"#)
-        XCTAssertEqual(JSONText.removingNullEscapes(#"{"a":"\\\u0000"}"#), #"{"a":"\\"}"#)
-        XCTAssertEqual(JSONText.removingNullEscapes(#"{"\u0000k":1}"#), #"{"k":1}"#)
+        XCTAssertEqual(CheckpointJSON.removingNullEscapes(#"{"a":"c:\\u0000"}"#), #"{"a":"c:\\u0000"}"#)
+        XCTAssertEqual(CheckpointJSON.removingNullEscapes(#"{"a":"\\\u0000"}"#), #"{"a":"\\"}"#)
+        XCTAssertEqual(CheckpointJSON.removingNullEscapes(#"{"\u0000k":1}"#), #"{"k":1}"#)
     }
 
     func testBinaryArraysDecode() throws {

@@ -140,4 +140,39 @@ final class ConversationCacheOutageTests: XCTestCase {
         await server.shutdown()
         await managed.stop()
     }
+
+    /// ENABLE_CACHE=false: cache operations succeed and always miss, conversations are read from
+    /// PostgreSQL every time (a change made behind the server's back is seen at once), and health
+    /// reports the cache as not configured.
+    func testCacheDisabledServesFromPostgreSQL() async throws {
+        let shared = try await BackendFixture.backends()
+        var configuration = shared.configuration
+        configuration.port = 0
+        configuration.cacheEnabled = false
+        let cache = DisabledCache()
+        let backends = Backends(postgres: shared.postgres, cache: cache, configuration: configuration, logger: shared.logger)
+        let server = Server(configuration: configuration, router: DomainCatalogue.router(for: backends),
+                            healthSources: [CacheHealthSource(cache: cache)], logger: shared.logger)
+        _ = try server.start()
+        let client = try await StoreClient.connect(to: ClientConfiguration(port: server.port))
+
+        try await client.cacheSet(bytes("k"), value: bytes("v"), timeToLive: .seconds(60))
+        let value = try await client.cacheGet(bytes("k"))
+        XCTAssertNil(value)
+        let deleted = try await client.cacheDelete([bytes("k")])
+        XCTAssertEqual(deleted, 0)
+        let cleared = try await client.cacheClear(prefix: [])
+        XCTAssertEqual(cleared, 0)
+
+        let conversation = try await client.createConversation(title: "first")
+        _ = try await client.conversation(id: conversation.id)
+        _ = try await shared.postgres.query("UPDATE conversations SET title = 'behind' WHERE id = $1::uuid",
+                                            [.text(conversation.id)])
+        let read = try await client.conversation(id: conversation.id)
+        XCTAssertEqual(read.title, "behind", "nothing is cached")
+        let state = try await redisState(client)
+        XCTAssertEqual(state, .notConfigured)
+        await client.close()
+        await server.shutdown()
+    }
 }

@@ -30,7 +30,7 @@ enum CheckpointValidation {
                                details: ["field": .string(field), "limit": .int(Int64(CheckpointLimits.metadataBytesMax)),
                                          "actual": .int(Int64(length))])
         }
-        guard JSONText.isObject(text) else { throw .invalidArgument(field: field, "must be a JSON object") }
-        return JSONText.removingNullEscapes(text)
+        guard CheckpointJSON.isObject(text) else { throw .invalidArgument(field: field, "must be a JSON object") }
+        return CheckpointJSON.removingNullEscapes(text)
     }
 }

@@ -13,7 +13,7 @@ public struct PostgresCheckpointStore: CheckpointStore {
     // MARK: Writes
 
     public func put(_ request: CheckpointPutRequest) async throws {
-        let versions = JSONText.object(request.channelVersions.map { ($0.channel, $0.version) })
+        let versions = CheckpointJSON.object(request.channelVersions.map { ($0.channel, $0.version) })
         // One transaction in one round trip: the blobs and the row commit together, under the
         // thread's shared lock so that a concurrent blob clean-up (PRUNE, DELETE_FOR_RUNS)
         // either sees this checkpoint or runs before it.
@@ -144,20 +144,20 @@ public struct PostgresCheckpointStore: CheckpointStore {
     public func delete(_ scope: CheckpointDeletion) async throws -> UInt64 {
         switch scope {
         case .thread(let threadID):
-            let rows = try await pool.query(SQL.deleteThreads, [.text(JSONText.array([threadID]))])
+            let rows = try await pool.query(SQL.deleteThreads, [.text(CheckpointJSON.array([threadID]))])
             return UInt64(rows.int64(row: 0, column: 0) ?? 0)
         case .threads(let threadIDs):
-            let rows = try await pool.query(SQL.deleteThreads, [.text(JSONText.array(threadIDs))])
+            let rows = try await pool.query(SQL.deleteThreads, [.text(CheckpointJSON.array(threadIDs))])
             return UInt64(rows.int64(row: 0, column: 0) ?? 0)
         case .runs(let runIDs):
-            let rows = try await pool.query(SQL.deleteRuns, [.text(JSONText.array(runIDs))])
+            let rows = try await pool.query(SQL.deleteRuns, [.text(CheckpointJSON.array(runIDs))])
             let count = UInt64(rows.int64(row: 0, column: 0) ?? 0)
             if count > 0, let threads = rows.string(row: 0, column: 1) {
                 try await deleteUnreferencedBlobs(threads: threads)
             }
             return count
         case .allButLatest(let threadIDs):
-            let threads = JSONText.array(threadIDs)
+            let threads = CheckpointJSON.array(threadIDs)
             let rows = try await pool.query(SQL.deleteAllButLatest, [.text(threads)])
             let count = UInt64(rows.int64(row: 0, column: 0) ?? 0)
             if count > 0 { try await deleteUnreferencedBlobs(threads: threads) }

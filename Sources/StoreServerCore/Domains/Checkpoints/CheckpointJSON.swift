@@ -2,7 +2,7 @@
 // channel version maps) and cleaning the metadata documents clients send.
 import Foundation
 
-enum JSONText {
+enum CheckpointJSON {
     /// A JSON string literal for `value`, escaping quotes, backslashes and control characters.
     static func quoted(_ value: String) -> String {
         var result = "\""

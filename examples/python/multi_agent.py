@@ -18,11 +18,12 @@ Offline by design: the "LLM" is a scripted, deterministic chat model, and embedd
 up, not computed — ``examples/data`` holds all-MiniLM-L6-v2 vectors for each package description
 and for 40 query texts, so only those query texts can be searched (``--list-queries``).
 
-Usage (server on 127.0.0.1:7411, e.g. ``scripts/run-server.sh``)::
+Usage (server on 127.0.0.1:7411, e.g. ``scripts/run-server.sh``; ``examples/python/run.sh``
+runs this script in a virtualenv with the packages it needs)::
 
-    python examples/python/multi_agent.py            # 1st run: stops for approval
-    python examples/python/multi_agent.py            # 2nd run: resumes and finishes
-    python examples/python/multi_agent.py --query "tool to check the quality of a DNS zone"
+    examples/python/run.sh            # 1st run: stops for approval
+    examples/python/run.sh            # 2nd run: resumes and finishes
+    examples/python/run.sh --new --query "tool to check the quality of a DNS zone"
 """
 from __future__ import annotations
 
@@ -405,13 +406,20 @@ def main(argv: list[str] | None = None) -> int:
             config = {"configurable": {"thread_id": thread_id}}
             snapshot = graph.get_state(config)
             if not snapshot.next:
-                print(f"thread {thread_id} has nothing to resume (finished already)")
+                print(f"thread {thread_id} has nothing to resume (finished already, or unknown)")
                 store.delete(EXAMPLE_STATE, "pending")
                 return 1
             checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
-            print(f"resuming thread {thread_id} from checkpoint {checkpoint_id} "
-                  f"(waiting at {', '.join(snapshot.next)}) with decision {args.decision!r}")
-            interrupts = stream(graph, Command(resume=args.decision), config)
+            if snapshot.interrupts:
+                print(f"resuming thread {thread_id} from checkpoint {checkpoint_id} "
+                      f"(waiting at {', '.join(snapshot.next)}) with decision {args.decision!r}")
+                payload: Any = Command(resume=args.decision)
+            else:
+                # A run that died mid-way (not at the interrupt): continue from its last step.
+                print(f"resuming thread {thread_id} from checkpoint {checkpoint_id} "
+                      f"(next: {', '.join(snapshot.next)})")
+                payload = None
+            interrupts = stream(graph, payload, config)
 
         state = graph.get_state(config).values
         print_recall(state)
@@ -420,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {interrupts[0].value['draft']}")
             print(f"thread: {thread_id}")
             print("to resume (also after restarting the server), run the same command again, or:")
-            print(f"  python examples/python/multi_agent.py --resume {thread_id} --decision approve")
+            print(f"  examples/python/run.sh --resume {thread_id} --decision approve")
         else:
             store.delete(EXAMPLE_STATE, "pending")
             outcome = "published" if state.get("published") else f"not published ({state.get('review')})"

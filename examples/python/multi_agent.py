@@ -49,7 +49,7 @@ from langgraph.prebuilt import InjectedStore, ToolNode, tools_condition
 from langgraph.store.base import BaseStore, PutOp
 from langgraph.types import Command, interrupt
 
-from agent_store import StoreClient
+from agent_store import ConnectionFailedError, StoreClient
 from agent_store.conversations import Conversations
 from agent_store.langgraph import AgentStoreSaver, AgentStoreStore
 from agent_store.memories import MemoryClient
@@ -383,7 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     if task not in embeddings.vectors:
         parser.error(f"no precomputed embedding for {task!r}; pick one from --list-queries")
 
-    client = StoreClient.connect(args.host, args.port)
+    try:
+        client = StoreClient.connect(args.host, args.port)
+    except ConnectionFailedError as error:
+        print(f"{error}\nIs the server running? Start it with scripts/run-server.sh "
+              "(or give --host/--port).", file=sys.stderr)
+        return 1
     store = AgentStoreStore(MemoryClient(client),
                             index={"dims": DIMENSIONS, "embed": embeddings, "fields": ["text"]})
     conversations = Conversations(client)
@@ -427,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupted: waiting for human approval of the draft:")
             print(f"  {interrupts[0].value['draft']}")
             print(f"thread: {thread_id}")
-            print("to resume (also after restarting the server), run the same command again, or:")
+            print("to resume (also after restarting the server), run it again without --new:")
+            print("  examples/python/run.sh")
+            print("or name the thread and the decision:")
             print(f"  examples/python/run.sh --resume {thread_id} --decision approve")
         else:
             store.delete(EXAMPLE_STATE, "pending")

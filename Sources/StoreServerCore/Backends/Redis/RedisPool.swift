@@ -56,10 +56,12 @@ public final class RedisPool: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(State())
+    private let autoPipeline: RedisAutoPipeline
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger.labeled("redis-pool")
+        autoPipeline = RedisAutoPipeline(flushersMax: configuration.size, queueWaitMax: configuration.acquireTimeout)
     }
 
     /// Runs `body` with a connection lent for its duration. A connection that broke during
@@ -80,9 +82,10 @@ public final class RedisPool: Sendable {
         }
     }
 
-    /// One command on a pooled connection.
+    /// One command on a pooled connection; commands issued concurrently share round trips
+    /// (see RedisAutoPipeline).
     public func execute(_ arguments: [[UInt8]]) async throws(BackendError) -> RedisReply {
-        try await withConnection { connection throws(BackendError) in try await connection.execute(arguments) }
+        try await autoPipeline.execute(arguments, using: self, shutDownError: Self.shutDownError)
     }
 
     public func execute(_ arguments: [String]) async throws(BackendError) -> RedisReply {
@@ -96,6 +99,7 @@ public final class RedisPool: Sendable {
 
     /// Closes idle connections and refuses further use. Lent connections close when returned.
     public func shutdown() {
+        autoPipeline.shutdown(error: Self.shutDownError)
         let (idle, waiters) = state.withLock { state in
             state.isShutDown = true
             defer { state.idle = []; state.waiters = [] }

@@ -31,6 +31,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import pathlib
 import struct
 import sys
@@ -66,6 +67,8 @@ LOAD_MARKER = "packages-loaded-v1"
 LOAD_BATCH_ITEMS = 250
 DEFAULT_QUERY = "toolkit for manipulating BAM (genome alignment) files"
 RECALL_LIMIT = 5
+#: Exit status of a run ended by --crash-after.
+CRASH_EXIT_STATUS = 3
 
 
 # ----------------------------------------------------------------------------- embeddings
@@ -203,9 +206,15 @@ class ExecutionRecorder:
 
     def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
+        #: Set by --crash-after. The next agent ends the process as it starts: by then the
+        #: previous step's checkpoint is stored (durability="sync"), so a new run resumes there.
+        self.crash_before_next_agent = False
 
     def run(self, state: TeamState, agent: str, kind: str, input: Any,
             work: Callable[[], tuple[dict[str, Any], Any, int]]) -> dict[str, Any]:
+        if self.crash_before_next_agent:
+            print(f"crashing on purpose before {agent} (--crash-after); run again to resume", flush=True)
+            os._exit(CRASH_EXIT_STATUS)
         execution = self.conversations.create_execution(state["conversation_id"], agent, kind, input)
         try:
             update, output, tokens = work()
@@ -329,11 +338,15 @@ def describe(update: Any) -> str:
     return " ".join(parts)
 
 
-def stream(graph: Any, payload: Any, config: RunnableConfig) -> list[Any]:
+def stream(graph: Any, payload: Any, config: RunnableConfig, crash_after: str | None = None,
+           recorder: ExecutionRecorder | None = None) -> list[Any]:
     """Runs the graph, printing every node's update (subgraph steps indented); returns the
-    interrupts it stopped at, if any."""
+    interrupts it stopped at, if any. ``crash_after``: end the process abruptly when the agent
+    after that top-level node starts, as a crash would (see ``ExecutionRecorder``)."""
     interrupts: list[Any] = []
-    for namespace, update in graph.stream(payload, config, stream_mode="updates", subgraphs=True):
+    # durability="sync": each step's checkpoint is stored before the next step starts.
+    for namespace, update in graph.stream(payload, config, stream_mode="updates", subgraphs=True,
+                                          durability="sync"):
         where = "  " * (1 + len(namespace))
         for node, change in update.items():
             if node == "__interrupt__":
@@ -341,6 +354,8 @@ def stream(graph: Any, payload: Any, config: RunnableConfig) -> list[Any]:
                 continue
             inside = f"{namespace[-1].split(':')[0]}/" if namespace else ""
             print(f"{where}step {inside}{node}: {describe(change)}")
+            if node == crash_after and not namespace and recorder is not None:
+                recorder.crash_before_next_agent = True
     return interrupts
 
 
@@ -370,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decision", default="approve", choices=["approve", "reject"],
                         help="the human's answer when resuming")
     parser.add_argument("--new", action="store_true", help="start a new thread even if one waits")
+    parser.add_argument("--crash-after", choices=["researcher", "writer"],
+                        help="end the process abruptly after this agent, as a crash would")
     parser.add_argument("--list-queries", action="store_true", help="print the searchable query texts")
     args = parser.parse_args(argv)
 
@@ -395,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     with client, AgentStoreSaver.from_address(args.host, args.port) as saver:
         print(f"connected to agent-store at {args.host}:{args.port}")
         load_packages(store, packages)
-        graph = build_graph(ExecutionRecorder(conversations)).compile(checkpointer=saver, store=store)
+        recorder = ExecutionRecorder(conversations)
+        graph = build_graph(recorder).compile(checkpointer=saver, store=store)
 
         pending = store.get(EXAMPLE_STATE, "pending")
         thread_id = args.resume or (pending.value["thread_id"] if pending and not args.new else None)
@@ -406,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                                  user_id="example-user", metadata={"example": "multi_agent"})
             print(f"new thread {thread_id} (also the conversation id), task: {task!r}")
             store.put(EXAMPLE_STATE, "pending", {"thread_id": thread_id}, index=False)
-            interrupts = stream(graph, {"task": task, "conversation_id": thread_id}, config)
+            interrupts = stream(graph, {"task": task, "conversation_id": thread_id}, config,
+                                args.crash_after, recorder)
         else:
             config = {"configurable": {"thread_id": thread_id}}
             snapshot = graph.get_state(config)

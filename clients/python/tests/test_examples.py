@@ -72,3 +72,28 @@ def test_example_resumes_after_server_restart(tmp_path):
         assert "new thread" in third and "interrupted" in third
     finally:
         server.stop()
+
+
+def test_example_resumes_after_a_crash(tmp_path):
+    server = ServerProcess(tmp_path / "server.log")
+    server.start()
+    try:
+        completed = subprocess.run([sys.executable, str(EXAMPLE), "--port", str(server.port), "--new",
+                                    "--crash-after", "researcher"],
+                                   capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        assert completed.returncode == 3, completed.stdout + completed.stderr
+        assert "crashing on purpose before supervisor" in completed.stdout
+        thread_id = re.search(r"^new thread (\S+) ", completed.stdout, re.MULTILINE).group(1)
+
+        second = run_example(server.port)
+        assert f"resuming thread {thread_id} from checkpoint" in second and "(next: supervisor)" in second, second
+        assert "interrupted: waiting for human approval" in second
+        third = run_example(server.port)
+        assert f"finished thread {thread_id}: published" in third, third
+
+        with StoreClient.connect("127.0.0.1", server.port) as client:
+            agents = [execution.agent_name for execution in Conversations(client).executions(thread_id)]
+        # The researcher finished before the crash and its step was checkpointed: it ran once.
+        assert agents.count("researcher") == 1 and agents.count("publisher") == 1, agents
+    finally:
+        server.stop()

@@ -62,7 +62,8 @@ struct AgentTeam {
         }
         _ = try await client.putMemory(MemoryPutRequest(namespace: Self.exampleNamespace, key: Self.loadMarkerKey,
                                                         value: Self.json(["count": data.packages.count])))
-        print("memories: loaded \(data.packages.count) package descriptions into \(Self.packagesNamespace) in \(ContinuousClock.now - started)")
+        print("memories: loaded \(data.packages.count) package descriptions into \(Self.packagesNamespace) in "
+              + String(format: "%.1f s", Self.seconds(ContinuousClock.now - started)))
     }
 
     // MARK: Running the steps
@@ -133,7 +134,8 @@ struct AgentTeam {
             }
             try await client.cacheSet(cacheKey, value: Array(try JSONEncoder().encode(state.findings)),
                                       timeToLive: Self.recallCacheLifetime)
-            print("  cache: miss; searched memories and cached the result for \(Self.recallCacheLifetime)")
+            print("  cache: miss; searched memories and cached the result for "
+                  + String(format: "%.0f s", Self.seconds(Self.recallCacheLifetime)))
         }
         let best = state.findings.first?.package ?? "nothing"
         _ = try await client.putMemory(MemoryPutRequest(
@@ -173,6 +175,10 @@ struct AgentTeam {
     }
 
     // MARK: Helpers
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 
     /// A word count standing in for the tokens a model would have used.
     static func tokens(_ text: String) -> UInt64 {

@@ -64,6 +64,8 @@ bench verify --acked "$run/acked-all" --concurrency 8 || echo "VERIFY FAILED" >&
 echo "== end-to-end search over the socket" >&2
 bench query --concurrency 1 --rounds 2
 bench query --concurrency 4 --rounds 4
+# Restricted to the real embeddings' namespace (60% of the items): the filtered path.
+bench query --concurrency 1 --rounds 1 --prefix bench,docs
 
 echo "== no snapshot: full rebuild from PostgreSQL" >&2
 kill_server

@@ -5,7 +5,7 @@
 //   memory-bench load   --port P --start S --count N --acked FILE [--data DIR] [--concurrency C]
 //   memory-bench ready  --port P --started-at-ms T [--timeout-seconds 900]
 //   memory-bench verify --port P --acked FILE [--data DIR] [--concurrency C]
-//   memory-bench query  --port P [--data DIR] [--concurrency C] [--rounds R]
+//   memory-bench query  --port P [--data DIR] [--concurrency C] [--rounds R] [--prefix bench,docs]
 //
 // Item i has key "item-i"; its vector is row i of DIR/base.fbin when present, else a seeded
 // random vector, so `verify` can recompute it. Namespace ("bench", "docs") for base rows,
@@ -32,6 +32,8 @@ struct Options {
     var startedAtMilliseconds: Int64 = 0
     var timeoutSeconds = 900.0
     var rounds = 1
+    /// Namespace prefix for `query` (comma-separated labels); empty = unrestricted.
+    var prefix: [String] = []
 
     init(_ arguments: [String]) {
         guard arguments.count >= 2 else { fail("usage: memory-bench load|ready|verify|query [options]") }
@@ -49,6 +51,7 @@ struct Options {
             case "--started-at-ms": startedAtMilliseconds = parse(value, flag)
             case "--timeout-seconds": timeoutSeconds = parse(value, flag)
             case "--rounds": rounds = parse(value, flag)
+            case "--prefix": prefix = value.split(separator: ",").map(String.init)
             default: fail("unknown option \(flag)")
             }
         }
@@ -291,7 +294,7 @@ func query(_ options: Options) async {
                     let row = position % queries.rows
                     do {
                         let found = try await store.searchMemories(MemorySearchRequest(
-                            namespacePrefix: [], collection: collection, query: queryVectors[row], limit: 10))
+                            namespacePrefix: options.prefix, collection: collection, query: queryVectors[row], limit: 10))
                         if position < queries.rows { _ = hits.add(found.filter { truths[row].contains($0.item.key) }.count) }
                     } catch {
                         fail("search failed: \(error)")
@@ -301,7 +304,7 @@ func query(_ options: Options) async {
         }
     }
     let seconds = Date().timeIntervalSince(started)
-    print("query: concurrency \(options.concurrency): \(total) searches in \(String(format: "%.2f", seconds)) s = "
+    print("query: prefix \(options.prefix) concurrency \(options.concurrency): \(total) searches in \(String(format: "%.2f", seconds)) s = "
           + "\(Int(Double(total) / seconds)) queries/s, recall@10 \(String(format: "%.4f", Double(hits.value) / Double(queries.rows * 10)))")
     await store.close()
 }

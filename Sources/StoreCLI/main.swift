@@ -63,8 +63,7 @@ commands:
   ping                                  round trip time
   health                                server status and each backend
   stats                                 uptime, connections, requests in flight
-
-"""
+""" + "\n" + domainUsage
 
 func run(_ options: CommandLineOptions, client: StoreClient) async throws {
     guard let name = options.command.first else { throw CLIUsageError(description: "no command given") }
@@ -88,11 +87,6 @@ func run(_ options: CommandLineOptions, client: StoreClient) async throws {
     default:
         try await runDomainCommand(name, arguments, options: options, client: client)
     }
-}
-
-/// Domain commands are added here as the domains land.
-func runDomainCommand(_ name: String, _ arguments: [String], options: CommandLineOptions, client: StoreClient) async throws {
-    throw CLIUsageError(description: "unknown command \(name)")
 }
 
 struct CLIServerStatusDown: Error {}

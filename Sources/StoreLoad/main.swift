@@ -16,6 +16,8 @@ struct LoadOptions {
     var token: String?
     /// Event-loop threads; 1 matches redis-benchmark's single-threaded client.
     var threads = 1
+    /// "ping" (raw pipelined pings) or "mixed" (the agent workload over StoreClient).
+    var workload = "ping"
 
     static func parse(_ arguments: [String]) -> LoadOptions {
         var options = LoadOptions()
@@ -34,9 +36,10 @@ struct LoadOptions {
             case "--seconds": options.seconds = Double(value()) ?? { fail("bad --seconds") }()
             case "--warmup": options.warmupSeconds = Double(value()) ?? { fail("bad --warmup") }()
             case "--token": options.token = value()
+            case "--workload": options.workload = value()
             case "--threads": options.threads = Int(value()) ?? { fail("bad --threads") }()
             case "--help", "-h":
-                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N]")
+                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N] [--workload ping|mixed]")
                 exit(0)
             default: fail("unknown option \(arguments[index])")
             }
@@ -223,6 +226,16 @@ func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
 }
 
 let options = LoadOptions.parse(Array(CommandLine.arguments.dropFirst()))
+if options.workload == "mixed" {
+    do {
+        try await MixedWorkload(options: options).run()
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+} else if options.workload != "ping" {
+    fail("unknown workload \(options.workload)")
+}
 let start = MonotonicNanoseconds.now()
 let measureFrom = start + UInt64(options.warmupSeconds * 1e9)
 let stopAt = measureFrom + UInt64(options.seconds * 1e9)

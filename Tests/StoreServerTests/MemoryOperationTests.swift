@@ -83,6 +83,11 @@ final class MemoryOperationTests: XCTestCase {
         XCTAssertEqual(all, ["1", "2", "3", "4"])
         let exact = try await keys([root, "users", "a", "deep"])
         XCTAssertEqual(exact, ["2"])
+        // LIKE wildcards in labels are ordinary characters.
+        _ = try await client.putMemory(MemoryPutRequest(namespace: [root, "a_%"], key: "5", value: "{}"))
+        _ = try await client.putMemory(MemoryPutRequest(namespace: [root, "ab%"], key: "6", value: "{}"))
+        let percent = try await keys([root, "a_%"])
+        XCTAssertEqual(percent, ["5"])
         await fixture.stop()
     }
 

@@ -98,12 +98,43 @@ final class MemoryVectorSearchTests: XCTestCase {
         XCTAssertEqual(after.map(\.item.key), ["other", "two-fields"])
         XCTAssertEqual(after[1].score!, 0, accuracy: 1e-5)
 
-        // An item stored without vectors is not part of a vector search; deleted items leave it.
+        // An item stored without vectors follows the scored ones without a score (as in
+        // LangGraph's stores); deleted items leave the search.
         _ = try await client.putMemory(MemoryPutRequest(namespace: [root], key: "plain", value: "{}"))
         try await client.deleteMemory(namespace: [root], key: "other")
         let last = try await client.searchMemories(MemorySearchRequest(
             namespacePrefix: [root], collection: collection, query: [0, 1, 0], limit: 10))
-        XCTAssertEqual(last.map(\.item.key), ["two-fields"])
+        XCTAssertEqual(last.map(\.item.key), ["two-fields", "plain"])
+        XCTAssertNotNil(last[0].score)
+        XCTAssertNil(last[1].score)
+        await fixture.stop()
+    }
+
+    func testItemsWithoutVectorsFollowTheRankingAcrossPages() async throws {
+        let fixture = try await MemoryTestServer.start()
+        let client = fixture.client
+        let root = MemoryTestData.uniqueRoot()
+        let collection = "c-" + root
+        try await client.ensureMemoryCollection(collection, dimension: 2, metric: .cosine)
+        for (key, vector) in [("s1", [Float(1), 0]), ("s2", [Float(1), 0.5]), ("s3", [Float(0), 1])] {
+            _ = try await client.putMemory(MemoryPutRequest(namespace: [root], key: key, value: "{}", collection: collection,
+                                                            vectors: [MemoryFieldVector(field: "v", vector: vector)]))
+        }
+        for key in ["u1", "u2"] {
+            _ = try await client.putMemory(MemoryPutRequest(namespace: [root], key: key, value: "{}"))
+        }
+        func page(_ offset: UInt32, _ limit: UInt32) async throws -> [String] {
+            try await client.searchMemories(MemorySearchRequest(namespacePrefix: [root], collection: collection,
+                                                                query: [1, 0], limit: limit, offset: offset)).map(\.item.key)
+        }
+        let all = try await page(0, 10)
+        XCTAssertEqual(all, ["s1", "s2", "s3", "u1", "u2"])
+        let first = try await page(0, 2)
+        XCTAssertEqual(first, ["s1", "s2"])
+        let boundary = try await page(2, 2)
+        XCTAssertEqual(boundary, ["s3", "u1"])
+        let last = try await page(4, 2)
+        XCTAssertEqual(last, ["u2"])
         await fixture.stop()
     }
 

@@ -115,7 +115,21 @@ final class RedisAutoPipeline: Sendable {
                 if batch.isEmpty { batch = takeBatch() }
                 guard !batch.isEmpty else { return }
                 batch.forEach { $0.continuation.resume(returning: .failure(error)) }
+                // Try another connection only for commands still waiting: a connect attempt
+                // with nothing to send would only renew the pool's fail-fast window.
+                guard continuesWithPendingCommands() else { return }
             }
+        }
+    }
+
+    /// True when commands are queued; otherwise the caller stops being a flusher.
+    private func continuesWithPendingCommands() -> Bool {
+        state.withLock { state in
+            if state.pending.isEmpty {
+                state.flushers -= 1
+                return false
+            }
+            return true
         }
     }
 }

@@ -121,8 +121,8 @@ final class MemoryService: Sendable {
         }
         let scope = MemoryScope(prefixPath: MemoryNamespace.path(request.namespacePrefix), filter: request.filter)
         guard let query = request.query else {
-            let items = try await store.items(in: scope, limit: Int(request.limit), offset: Int(request.offset),
-                                              refresh: request.refreshTimeToLive)
+            let items = try await store.items(in: scope, withoutVectorsIn: nil, limit: Int(request.limit),
+                                              offset: Int(request.offset), refresh: request.refreshTimeToLive)
             return items.map { MemorySearchItem(item: $0, score: nil) }
         }
         guard !request.collection.isEmpty else {
@@ -133,14 +133,25 @@ final class MemoryService: Sendable {
         try Self.check(query, against: memoryIndex.collection, field: "query")
         let search = MemoryVectorSearch(store: store, index: memoryIndex, workers: catalogue.workers, scope: scope,
                                         searchWidth: configuration.indexParameters.searchWidth)
-        var results = try await search.run(query: query, offset: Int(request.offset), limit: Int(request.limit))
+        let (page, scoredCount) = try await search.run(query: query, offset: Int(request.offset), limit: Int(request.limit))
+        var results = page
         if request.refreshTimeToLive {
             let expiries = try await store.refreshExpiry(itemIDs: results.map(\.itemID))
             for index in results.indices {
                 if let expiry = expiries[results[index].itemID] { results[index].item.item.expiresAtMicroseconds = expiry }
             }
         }
-        return results.map(\.item)
+        var items = results.map(\.item)
+        if let scoredCount, items.count < Int(request.limit) {
+            // As LangGraph's stores do: items without a vector in the collection follow the
+            // scored ones (score absent), as if appended to the ranking.
+            let unscored = try await store.items(in: scope, withoutVectorsIn: memoryIndex.collection.name,
+                                                 limit: Int(request.limit) - items.count,
+                                                 offset: max(0, Int(request.offset) - scoredCount),
+                                                 refresh: request.refreshTimeToLive)
+            items += unscored.map { MemorySearchItem(item: $0, score: nil) }
+        }
+        return items
     }
 
     func listNamespaces(_ request: MemoryListNamespacesRequest) async throws -> [[String]] {
@@ -156,19 +167,19 @@ final class MemoryService: Sendable {
         return try await store.listNamespaces(request)
     }
 
-    /// One background pass: delete expired items (in batches, until none are left), then write
-    /// a snapshot when one is due.
+    /// Deletes expired items and their vectors in batches until none is left; returns how many.
     func sweepExpired() async throws -> Int {
         try await ready()
         var total = 0
         while true {
-            let (count, removed) = try await gate.write {
+            let count = try await gate.write {
                 let outcome = try await store.deleteExpired(limit: configuration.sweepBatchRows)
                 await catalogue.apply(inserted: [], removed: outcome.removed)
-                return outcome
+                return outcome.count
             }
             total += count
-            if count < configuration.sweepBatchRows || removed.isEmpty && count == 0 { break }
+            // A short batch means no expired row was left (or the rest are locked by writers).
+            if count < configuration.sweepBatchRows { break }
         }
         return total
     }

@@ -55,8 +55,11 @@ protocol MemoryStore: Sendable {
     func item(namespacePath: String, key: String, refresh: Bool) async throws -> MemoryItem?
     /// Deletes the item; returns the vector rows that went with it.
     func delete(namespacePath: String, key: String) async throws -> [MemoryRemovedVector]
-    /// Live items in scope, most recently updated first.
-    func items(in scope: MemoryScope, limit: Int, offset: Int, refresh: Bool) async throws -> [MemoryItem]
+    /// Live items in scope, most recently updated first; or, with `withoutVectorsIn`, those
+    /// with no vector in that collection, oldest first (they follow the scored items of a
+    /// vector search).
+    func items(in scope: MemoryScope, withoutVectorsIn collection: String?, limit: Int, offset: Int,
+               refresh: Bool) async throws -> [MemoryItem]
     /// Ids of the vectors of `collection` whose items are live and in scope.
     func vectorIDs(in collection: String, scope: MemoryScope) async throws -> Set<UInt64>
     /// The live, in-scope items owning the given vector ids, by vector id.

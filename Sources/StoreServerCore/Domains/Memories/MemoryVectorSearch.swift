@@ -1,15 +1,18 @@
 // A vector search with a namespace prefix and filter that never silently returns fewer or
 // worse results than exist.
 //
-// Strategy: with a namespace prefix or a filter, PostgreSQL first returns the ids of every
-// vector whose item is live and in scope (the filter is evaluated there, on jsonb), and the
-// index searches with membership in that set as its filter *during* the graph walk; the index
-// itself switches to an exact scan when the set is a small fraction of the collection, and
-// re-runs exactly when the walk finds fewer than asked. Without prefix and filter the index
-// searches unfiltered. Either way the hits are re-read from PostgreSQL (live, in scope) and
-// folded per item (an item's score is its best field's); when that leaves fewer than
-// offset + limit items while the index may hold more, the search widens (doubling the count)
-// and, if rows were dropped as expired, switches to the exact in-scope id set.
+// Strategy. Every round ranks vectors in the index, re-reads the hits from PostgreSQL keeping
+// only live, in-scope items (prefix and filter evaluated there, on jsonb) and folds them per
+// item (an item's score is its best field's). Because the hits are a prefix of the ranking,
+// the in-scope items among them are the best in-scope items.
+//  1. The first round ranks without a filter (for a prefix or filter, 4 × (offset + limit),
+//     at least 64): a broad scope is served by it.
+//  2. If it drops hits (out of scope, expired) and leaves too few, PostgreSQL returns the ids
+//     of every in-scope vector, and the index searches with membership in that set as its
+//     filter *during* the graph walk; the index itself scans exactly when the set is under 10%
+//     of the collection, and re-runs exactly when the walk finds fewer than asked.
+//  3. While a round leaves fewer than offset + limit items and the index may hold more, the
+//     count doubles.
 import VectorIndex
 import WireProtocol
 
@@ -25,12 +28,13 @@ struct MemoryVectorSearch {
         var item: MemorySearchItem
     }
 
-    func run(query: [Float], offset: Int, limit: Int) async throws -> [Hit] {
+    /// The page of scored items, and the number of scored items in scope when the page reached
+    /// their end (nil when more may follow).
+    func run(query: [Float], offset: Int, limit: Int) async throws -> (page: [Hit], scoredCount: Int?) {
         let wanted = offset + limit
         let countMax = VectorIndexLimits.searchWidthMax
-        var allowed: Set<UInt64>? = scope.isUnrestricted ? nil : try await store.vectorIDs(in: index.collection.name, scope: scope)
-        if let allowed, allowed.isEmpty { return [] }
-        var count = min(wanted, countMax)
+        var allowed: Set<UInt64>?
+        var count = scope.isUnrestricted ? min(wanted, countMax) : min(max(wanted * 4, 64), countMax)
         while true {
             let (vectorIndex, requested, width, admitted) = (index.index, count, max(count, searchWidth), allowed)
             let found = try await workers.run {
@@ -47,12 +51,15 @@ struct MemoryVectorSearch {
             }
             let exhausted = found.count < count || count >= countMax
             if hits.count >= wanted || exhausted {
-                return Array(hits.dropFirst(offset).prefix(limit))
+                return (Array(hits.dropFirst(offset).prefix(limit)), hits.count >= wanted ? nil : hits.count)
             }
             if allowed == nil && rows.count < found.count {
-                // Some hits were expired or just deleted: restrict to what is live.
-                allowed = try await store.vectorIDs(in: index.collection.name, scope: scope)
-                if allowed!.isEmpty { return [] }
+                // Hits were out of scope, expired or just deleted: search the exact in-scope set.
+                let inScope = try await store.vectorIDs(in: index.collection.name, scope: scope)
+                if inScope.isEmpty { return ([], 0) }
+                allowed = inScope
+                count = min(wanted, countMax)
+                continue
             }
             count = min(count * 2, countMax)
         }

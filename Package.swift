@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "memory-bench", targets: ["MemoryBench"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "StoreClient", targets: ["StoreClient"]),
+        .executable(name: "agent-example", targets: ["AgentExample"]),
     ],
     targets: [
         // Bytes <-> typed messages. No I/O, no Dispatch, no logging.
@@ -55,5 +56,7 @@ let package = Package(
                     dependencies: ["StoreClient", "StoreServerCore", "WireProtocol"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"]),
         .testTarget(name: "BackendTests", dependencies: ["StoreServerCore"]),
+        .executableTarget(name: "AgentExample", dependencies: ["StoreClient", "WireProtocol"],
+                          path: "examples/swift/AgentExample"),
     ]
 )

@@ -85,13 +85,15 @@ def test_fields_metric_and_unscored_items_after_scored(memories, root):
     results = store.search(("d",), query="x marks")
     assert [r.key for r in results[:2]] == ["x", "y"]
     assert results[0].score == pytest.approx(1.0) and results[1].score == pytest.approx(0.0)
-    assert [r.key for r in results[2:]] == ["none2", "none1"]
+    # Unscored items follow in the order they were stored, as LangGraph's InMemoryStore keeps
+    # them (its "scoreless" list is in insertion order); the server returns them oldest first.
+    assert [r.key for r in results[2:]] == ["none1", "none2"]
     assert all(r.score is None for r in results[2:])
     # The same order, page by page, across the scored/unscored boundary.
     paged = [r.key for offset in range(4) for r in store.search(("d",), query="x marks",
                                                                   limit=1, offset=offset)]
-    assert paged == ["x", "y", "none2", "none1"]
-    assert [r.key for r in store.search(("d",), query="x", limit=2, offset=3)] == ["none1"]
+    assert paged == ["x", "y", "none1", "none2"]
+    assert [r.key for r in store.search(("d",), query="x", limit=2, offset=3)] == ["none2"]
     assert store.search(("d",), query="x", offset=4) == []
 
 

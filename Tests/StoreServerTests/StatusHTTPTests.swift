@@ -72,9 +72,10 @@ final class StatusHTTPTests: XCTestCase {
         // Other tests share these backends, so count at least our own operations.
         XCTAssertGreaterThanOrEqual(backends.metrics.counter("cache_hits_total") - hitsBefore, 2)
         XCTAssertGreaterThanOrEqual(backends.metrics.counter("cache_misses_total") - missesBefore, 1)
-        let rendered = await PrometheusExporter.render(MetricsSources(statistics: server.statistics, operations: server.metrics))
+        let rendered = await PrometheusExporter.render(MetricsSources(statistics: server.statistics, operations: backends.metrics))
         XCTAssertTrue(rendered.contains("agentstore_cache_hits_total "), rendered)
         XCTAssertTrue(rendered.contains("agentstore_requests_total{operation=\"cache_get\"}"), rendered)
+        XCTAssertTrue(rendered.contains("# TYPE agentstore_memory_index_vectors gauge"), rendered)
         await client.close()
         await server.shutdown()
     }

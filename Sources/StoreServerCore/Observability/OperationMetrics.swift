@@ -20,6 +20,13 @@ public final class OperationMetrics: Sendable {
 
     private let series = Mutex<[UInt16: Series]>([:])
     private let counters = Mutex<[String: UInt64]>([:])
+    private let gauges = Mutex<[String: Gauge]>([:])
+
+    /// A value read at scrape time from whoever registered it (an index's size...).
+    public struct Gauge: Sendable {
+        public let help: String
+        public let read: @Sendable () -> Double
+    }
 
     public init() {}
 
@@ -43,6 +50,15 @@ public final class OperationMetrics: Sendable {
     }
 
     public func counter(_ name: String) -> UInt64 { counters.withLock { $0[name] ?? 0 } }
+
+    /// Registers (or replaces) a gauge named `name`, exported as `agentstore_<name>`.
+    public func registerGauge(_ name: String, help: String, read: @escaping @Sendable () -> Double) {
+        gauges.withLock { $0[name] = Gauge(help: help, read: read) }
+    }
+
+    func gaugeValues() -> [(name: String, help: String, value: Double)] {
+        gauges.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.help, $0.value.read()) }
+    }
 
     func snapshot() -> (series: [UInt16: Series], counters: [String: UInt64]) {
         (series.withLock { $0 }, counters.withLock { $0 })

@@ -63,6 +63,9 @@ enum PrometheusExporter {
         let hits = counters["cache_hits_total"] ?? 0
         let misses = counters["cache_misses_total"] ?? 0
         gauge("agentstore_cache_hit_ratio", "Cache hits / (hits + misses) since start.", hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses))
+        for registered in sources.operations.gaugeValues() {
+            gauge("agentstore_\(registered.name)", registered.help, registered.value)
+        }
         for extra in await sources.gauges() { gauge("agentstore_\(extra.name)", extra.help, extra.value) }
         return lines.joined(separator: "\n") + "\n"
     }

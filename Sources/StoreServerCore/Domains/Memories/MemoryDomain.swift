@@ -23,6 +23,10 @@ public enum MemoryDomain {
         let service = MemoryService(store: PostgresMemoryStore(pool: backends.postgres), configuration: configuration,
                                     logger: logger)
         MemoryHandlers(service: service).register(into: &router)
+        let catalogue = service.catalogue
+        backends.metrics.registerGauge("memory_index_vectors", help: "Vectors in the in-process memory index, all collections.") {
+            Double(catalogue.totalVectorCount)
+        }
         MemorySweeper.start(service)
     }
 }

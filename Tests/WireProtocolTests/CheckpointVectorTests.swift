@@ -110,7 +110,8 @@ final class CheckpointVectorTests: XCTestCase {
                 channelVersions: try VectorFiles.cast(fields["channel_versions"], [[String]].self).map {
                     CheckpointChannelVersion(channel: $0[0], version: $0[1])
                 },
-                blobs: try VectorFiles.cast(fields["blobs"], [[String: Any]].self).map(blob)))
+                blobs: try VectorFiles.cast(fields["blobs"], [[String: Any]].self).map(blob),
+                expectedLatestCheckpointID: try optionalString(fields, "expected_latest")))
         case "checkpoint_put_writes":
             return AnyMessage(CheckpointPutWritesRequest(
                 threadID: try string(fields, "thread_id"), namespace: try string(fields, "checkpoint_ns"),

@@ -78,6 +78,9 @@ def body(message, f):
         b.u32(len(f["blobs"]), f"{len(f['blobs'])} blobs")
         for index, item in enumerate(f["blobs"]):
             blob(b, item, f"blobs[{index}]")
+        # Trailing and optional: a body without it ends after blobs (older clients).
+        if f.get("expected_latest") is not None:
+            opt_string(b, f["expected_latest"], "expected_latest (fork protection)")
     elif message == "checkpoint_put_writes":
         for key in ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "task_path"):
             b.string(f[key], key)
@@ -166,6 +169,9 @@ def valid():
     return [
         frame("checkpoint_put", "checkpoint_put", OP["put"], [], 21, put, timeout_ms=5000,
               note="only 'messages' changed; 'topic' keeps the blob stored at 00000001.3"),
+        frame("checkpoint_put_expected_latest", "checkpoint_put", OP["put"], [], 24,
+              dict(put, expected_latest=CID1),
+              note="fork protection: refused with conflict unless the thread's newest checkpoint is CID1"),
         frame("checkpoint_put_response", "empty", OP["put"], ["response"], 21, {}),
         frame("checkpoint_put_writes_special", "checkpoint_put_writes", OP["put_writes"], [], 22,
               {"thread_id": "thread-1", "checkpoint_ns": "", "checkpoint_id": CID2, "task_id": "task-a",

@@ -17,8 +17,10 @@ from typing import AsyncIterator, Iterator, Sequence
 
 from .aio import AsyncStoreClient
 from .client import StoreClient
+from .codes import ErrorCode
 from .errors import (
-    ClientTimeoutError, DecodeError, ProtocolError, ProtocolViolationError, StoreError,
+    ClientTimeoutError, DecodeError, ProtocolError, ProtocolViolationError, ServerError,
+    StoreError,
 )
 from .values import Reader, Writer
 
@@ -122,6 +124,18 @@ def _optional_string(writer: Writer, value: str | None) -> None:
         writer.u8(1).string(value)
 
 
+class CheckpointConflictError(ServerError):
+    """A put with ``expected_latest`` was refused: another writer advanced the thread since the
+    caller read it, and writing would fork the thread's history. Nothing was written; re-read
+    the thread before trying again."""
+
+    def __init__(self, error: ServerError, expected_latest: str) -> None:
+        super().__init__(error.code, error.flags,
+                         f"another writer advanced the thread (expected newest checkpoint "
+                         f"{expected_latest!r}): {error.message}", error.details)
+        self.expected_latest = expected_latest
+
+
 def _count(writer: Writer, count: int, what: str) -> None:
     if count > _U32_MAX:
         raise ValueError(f"{what}: {count} elements have no encoding")
@@ -135,7 +149,10 @@ def _blob(writer: Writer, blob: Blob) -> None:
 def encode_put(thread_id: str, checkpoint_ns: str, checkpoint_id: str,
                parent_checkpoint_id: str | None, checkpoint_type: str, checkpoint: bytes,
                metadata: str, channel_versions: Sequence[tuple[str, str]],
-               blobs: Sequence[Blob]) -> bytes:
+               blobs: Sequence[Blob], expected_latest: str | None = None) -> bytes:
+    """``expected_latest`` (fork protection, spec 7.1): the put is refused with ``conflict``
+    unless the newest checkpoint of (thread, namespace) has this id ("" = none yet). It is a
+    trailing field, written only when given, so the body is otherwise the older layout."""
     writer = Writer()
     writer.string(thread_id).string(checkpoint_ns).string(checkpoint_id)
     _optional_string(writer, parent_checkpoint_id)
@@ -146,6 +163,8 @@ def encode_put(thread_id: str, checkpoint_ns: str, checkpoint_id: str,
     _count(writer, len(blobs), "blobs")
     for blob in blobs:
         _blob(writer, blob)
+    if expected_latest is not None:
+        _optional_string(writer, expected_latest)
     return writer.to_bytes()
 
 
@@ -333,10 +352,19 @@ class AsyncCheckpointClient:
     async def put(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str,
                   parent_checkpoint_id: str | None, checkpoint_type: str, checkpoint: bytes,
                   metadata: str, channel_versions: Sequence[tuple[str, str]],
-                  blobs: Sequence[Blob] = ()) -> None:
+                  blobs: Sequence[Blob] = (), *, expected_latest: str | None = None) -> None:
+        """Saves a checkpoint. With ``expected_latest`` the server refuses (``ServerError``
+        with code ``conflict``, not retried) a put that would fork the thread's history."""
         body = encode_put(thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-                          checkpoint_type, checkpoint, metadata, channel_versions, blobs)
-        _decode(decode_empty, await self._request(CheckpointOpcode.PUT, body))
+                          checkpoint_type, checkpoint, metadata, channel_versions, blobs,
+                          expected_latest)
+        try:
+            response = await self._request(CheckpointOpcode.PUT, body)
+        except ServerError as error:
+            if expected_latest is not None and error.code == ErrorCode.CONFLICT:
+                raise CheckpointConflictError(error, expected_latest) from error
+            raise
+        _decode(decode_empty, response)
 
     async def put_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str,
                          task_id: str, task_path: str, writes: Sequence[Write]) -> None:
@@ -423,10 +451,11 @@ class CheckpointClient:
     def put(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str,
             parent_checkpoint_id: str | None, checkpoint_type: str, checkpoint: bytes,
             metadata: str, channel_versions: Sequence[tuple[str, str]],
-            blobs: Sequence[Blob] = ()) -> None:
+            blobs: Sequence[Blob] = (), *, expected_latest: str | None = None) -> None:
         self._run(self.asynchronous.put(thread_id, checkpoint_ns, checkpoint_id,
                                         parent_checkpoint_id, checkpoint_type, checkpoint,
-                                        metadata, channel_versions, blobs))
+                                        metadata, channel_versions, blobs,
+                                        expected_latest=expected_latest))
 
     def put_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, task_id: str,
                    task_path: str, writes: Sequence[Write]) -> None:

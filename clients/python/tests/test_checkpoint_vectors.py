@@ -28,7 +28,8 @@ def encode_request(message: str, body: dict) -> bytes:
                           bytes.fromhex(body["checkpoint"]), body["metadata"],
                           [tuple(pair) for pair in body["channel_versions"]],
                           [Blob(b["channel"], b["version"], b["type"], bytes.fromhex(b["value"]))
-                           for b in body["blobs"]])
+                           for b in body["blobs"]],
+                          expected_latest=body.get("expected_latest"))
     if message == "checkpoint_put_writes":
         return encode_put_writes(body["thread_id"], body["checkpoint_ns"], body["checkpoint_id"],
                                  body["task_id"], body["task_path"],

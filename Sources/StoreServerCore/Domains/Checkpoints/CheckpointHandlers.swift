@@ -10,6 +10,9 @@ struct CheckpointHandlers: Sendable {
         try CheckpointValidation.identifier(put.namespace, field: "checkpoint_ns")
         try CheckpointValidation.identifier(put.checkpointID, field: "checkpoint_id", allowsEmpty: false)
         if let parent = put.parentCheckpointID { try CheckpointValidation.identifier(parent, field: "parent_checkpoint_id") }
+        if let expected = put.expectedLatestCheckpointID {
+            try CheckpointValidation.identifier(expected, field: "expected_latest")
+        }
         try CheckpointValidation.identifier(put.checkpointType, field: "checkpoint_type")
         put.metadata = try CheckpointValidation.metadata(put.metadata, field: "metadata")
         try CheckpointValidation.count(put.channelVersions.count, field: "channel_versions")

@@ -3,7 +3,10 @@
 import WireProtocol
 
 public protocol CheckpointStore: Sendable {
-    /// Upserts the checkpoint row and inserts the blobs that are not stored yet.
+    /// Upserts the checkpoint row and inserts the blobs that are not stored yet. With
+    /// `expectedLatestCheckpointID` set, first checks atomically that the newest checkpoint of
+    /// (thread, namespace) is that id ("" = none) or the one being put, else throws
+    /// `BackendError.conflict` and writes nothing.
     func put(_ request: CheckpointPutRequest) async throws
     /// Stores pending writes: a batch of only special (negative) indexes replaces existing rows,
     /// any other batch keeps them.

@@ -13,13 +13,48 @@ public struct PostgresCheckpointStore: CheckpointStore {
     // MARK: Writes
 
     public func put(_ request: CheckpointPutRequest) async throws {
-        let versions = CheckpointJSON.object(request.channelVersions.map { ($0.channel, $0.version) })
+        if let expected = request.expectedLatestCheckpointID {
+            return try await put(request, expectingLatest: expected)
+        }
         // One transaction in one round trip: the blobs and the row commit together, under the
         // thread's shared lock so that a concurrent blob clean-up (PRUNE, DELETE_FOR_RUNS)
         // either sees this checkpoint or runs before it.
         var statements = [PostgresBatchStatement("BEGIN"),
                           PostgresBatchStatement(SQL.lockThreadShared, [.text(request.threadID)])]
-        statements += request.blobs.map { blob in
+        statements += Self.writeStatements(request)
+        statements.append(PostgresBatchStatement("COMMIT"))
+        try await runPipeline(statements)
+    }
+
+    /// PUT with fork protection: the thread's lock is taken exclusively, so no other put of the
+    /// thread (conditional or not) can commit between reading the newest checkpoint id and
+    /// writing; READ COMMITTED gives the SELECT after the lock a snapshot that includes every
+    /// put that committed before it. A mismatch writes nothing (no blobs either). Costs a few
+    /// round trips more than the plain put, which is why it is opt-in.
+    private func put(_ request: CheckpointPutRequest, expectingLatest expected: String) async throws {
+        try await pool.withConnection { connection in
+            try await connection.transaction { connection in
+                _ = try await connection.query(SQL.lockThreadExclusive, [.text(request.threadID)])
+                let latestRows = try await connection.query(SQL.latestID, [.text(request.threadID), .text(request.namespace)])
+                let latest = latestRows.count > 0 ? latestRows.string(row: 0, column: 0) ?? "" : ""
+                // Equal to the id being put: this put already committed and is being retried.
+                guard latest == expected || latest == request.checkpointID else {
+                    throw BackendError.conflict(
+                        backend: "postgresql",
+                        reason: "another writer advanced the thread: the newest checkpoint of thread '\(request.threadID)' "
+                            + "namespace '\(request.namespace)' is '\(latest)', expected '\(expected)'")
+                }
+                for outcome in try await connection.pipeline(Self.writeStatements(request)) {
+                    if case let .failure(error) = outcome { throw Self.translated(error) }
+                }
+            }
+        }
+    }
+
+    /// The blob inserts and the checkpoint upsert of a put, without transaction control.
+    private static func writeStatements(_ request: CheckpointPutRequest) -> [PostgresBatchStatement] {
+        let versions = CheckpointJSON.object(request.channelVersions.map { ($0.channel, $0.version) })
+        var statements = request.blobs.map { blob in
             PostgresBatchStatement(SQL.insertBlob, [.text(request.threadID), .text(request.namespace), .text(blob.channel),
                                                     .text(blob.version), .text(blob.type), .bytes(blob.value)])
         }
@@ -28,8 +63,7 @@ public struct PostgresCheckpointStore: CheckpointStore {
             request.parentCheckpointID.map(PostgresValue.text) ?? .null, .text(request.checkpointType),
             .bytes(request.checkpoint), .text(request.metadata), .text(versions),
         ]))
-        statements.append(PostgresBatchStatement("COMMIT"))
-        try await runPipeline(statements)
+        return statements
     }
 
     public func putWrites(_ request: CheckpointPutWritesRequest) async throws {
@@ -238,6 +272,16 @@ private enum SQL {
 
     /// Taken by PUT for its thread, shared: puts of one thread do not wait for each other.
     static let lockThreadShared = "SELECT pg_advisory_xact_lock_shared(\(lockSpace), hashtext($1))"
+
+    /// Taken by a PUT with expected_latest for its thread, exclusive: it waits for the puts in
+    /// flight and holds off new ones until it has compared and written.
+    static let lockThreadExclusive = "SELECT pg_advisory_xact_lock(\(lockSpace), hashtext($1))"
+
+    /// The newest checkpoint id of (thread $1, namespace $2), as GET without an id picks it.
+    static let latestID = """
+        SELECT checkpoint_id FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2
+        ORDER BY checkpoint_id DESC LIMIT 1
+        """
 
     /// Taken by blob clean-up for every thread of the JSON array $1, in hash order so that two
     /// clean-ups cannot deadlock.

@@ -24,10 +24,15 @@ public struct CheckpointPutRequest: WireMessage, Hashable, Codable {
     public var channelVersions: [CheckpointChannelVersion]
     /// Only the channels in new_versions; the others already exist at their versions.
     public var blobs: [CheckpointBlob]
+    /// Fork protection (opt-in): when set, the put succeeds only if the newest checkpoint of
+    /// (thread, namespace) is this id ("" = none yet) or already `checkpointID` (a retry).
+    /// A trailing field: absent when the body ends after `blobs`, so older clients keep working.
+    public var expectedLatestCheckpointID: String?
 
     public init(threadID: String, namespace: String = "", checkpointID: String, parentCheckpointID: String? = nil,
                 checkpointType: String, checkpoint: [UInt8], metadata: String = "{}",
-                channelVersions: [CheckpointChannelVersion] = [], blobs: [CheckpointBlob] = []) {
+                channelVersions: [CheckpointChannelVersion] = [], blobs: [CheckpointBlob] = [],
+                expectedLatestCheckpointID: String? = nil) {
         self.threadID = threadID
         self.namespace = namespace
         self.checkpointID = checkpointID
@@ -37,6 +42,7 @@ public struct CheckpointPutRequest: WireMessage, Hashable, Codable {
         self.metadata = metadata
         self.channelVersions = channelVersions
         self.blobs = blobs
+        self.expectedLatestCheckpointID = expectedLatestCheckpointID
     }
 
     public func write(into writer: inout ByteWriter) {
@@ -52,6 +58,10 @@ public struct CheckpointPutRequest: WireMessage, Hashable, Codable {
             writer.writeString(entry.version)
         }
         writer.writeList(blobs) { writer, blob in blob.write(into: &writer) }
+        // Written only when set, so a put without it is byte-identical to the older layout.
+        if let expectedLatestCheckpointID {
+            writer.writeOptional(expectedLatestCheckpointID) { $0.writeString($1) }
+        }
     }
 
     public static func read(from reader: inout ByteReader) throws(WireDecodingError) -> CheckpointPutRequest {
@@ -74,8 +84,13 @@ public struct CheckpointPutRequest: WireMessage, Hashable, Codable {
         var blobs: [CheckpointBlob] = []
         blobs.reserveCapacity(blobCount)
         for _ in 0..<blobCount { blobs.append(try CheckpointBlob.read(from: &reader)) }
+        var expectedLatest: String?
+        if !reader.isAtEnd, try reader.readPresence("expected_latest") {
+            expectedLatest = try reader.readString("expected_latest")
+        }
         return CheckpointPutRequest(threadID: threadID, namespace: namespace, checkpointID: checkpointID,
                                     parentCheckpointID: parent, checkpointType: checkpointType, checkpoint: checkpoint,
-                                    metadata: metadata, channelVersions: versions, blobs: blobs)
+                                    metadata: metadata, channelVersions: versions, blobs: blobs,
+                                    expectedLatestCheckpointID: expectedLatest)
     }
 }

@@ -29,7 +29,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..aio import AsyncStoreClient
 from ..checkpoints import (
-    AsyncCheckpointClient, Blob, CheckpointRecord, PruneStrategy, Write,
+    AsyncCheckpointClient, Blob, CheckpointConflictError, CheckpointRecord, PruneStrategy, Write,
 )
 from ..client import StoreClient
 
@@ -40,6 +40,8 @@ except ImportError:  # older versions have no delta channels
         pass
 
 T = TypeVar("T")
+
+__all__ = ["AgentStoreSaver", "CheckpointConflictError"]
 
 #: What ``prune`` accepts, as in ``langgraph-checkpoint-postgres``.
 PRUNE_STRATEGIES = {"keep_latest": PruneStrategy.KEEP_LATEST, "delete": PruneStrategy.DELETE}
@@ -54,13 +56,20 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
     checkpointer=saver)``. Async use: ``async with await AgentStoreSaver.afrom_address(host,
     port) as saver: ...``. Or wrap an existing ``AsyncCheckpointClient`` whose event loop is
     ``loop`` (default: the running loop).
+
+    ``forbid_forks=True``: every put names its parent (the incoming config's checkpoint id, ""
+    for a thread's first checkpoint) as the thread's expected newest checkpoint, so of two
+    writers advancing one thread from the same parent one fails with
+    ``CheckpointConflictError`` instead of silently forking the history. Off by default:
+    LangGraph's time travel (invoking from an older checkpoint) forks on purpose.
     """
 
     def __init__(self, client: AsyncCheckpointClient, *,
                  loop: asyncio.AbstractEventLoop | None = None,
-                 serde: SerializerProtocol | None = None) -> None:
+                 serde: SerializerProtocol | None = None, forbid_forks: bool = False) -> None:
         super().__init__(serde=serde)
         self.client = client
+        self.forbid_forks = forbid_forks
         self.loop = loop if loop is not None else asyncio.get_running_loop()
         self._owned_sync: StoreClient | None = None  # closed by close()
         self._owned_async: AsyncStoreClient | None = None  # closed by aclose()
@@ -69,13 +78,14 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
 
     @classmethod
     def from_address(cls, host: str, port: int, token: str | bytes | None = None, *,
-                     timeout: float = 30.0, serde: SerializerProtocol | None = None
-                     ) -> "AgentStoreSaver":
+                     timeout: float = 30.0, serde: SerializerProtocol | None = None,
+                     forbid_forks: bool = False) -> "AgentStoreSaver":
         """A saver with its own connection on a private event-loop thread; usable from sync
         code and from any event loop. Close it (or use it as a context manager)."""
         store = StoreClient.connect(host, port, token, timeout)
         try:
-            saver = cls(AsyncCheckpointClient(store._async), loop=store._loop, serde=serde)
+            saver = cls(AsyncCheckpointClient(store._async), loop=store._loop, serde=serde,
+                        forbid_forks=forbid_forks)
         except BaseException:
             store.close()
             raise
@@ -84,12 +94,12 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
 
     @classmethod
     async def afrom_address(cls, host: str, port: int, token: str | bytes | None = None, *,
-                            timeout: float = 30.0, serde: SerializerProtocol | None = None
-                            ) -> "AgentStoreSaver":
+                            timeout: float = 30.0, serde: SerializerProtocol | None = None,
+                            forbid_forks: bool = False) -> "AgentStoreSaver":
         """A saver whose connection lives on the running event loop (no extra thread). Sync
         methods work from other threads only, as with ``AsyncPostgresSaver``."""
         store = await AsyncStoreClient.connect(host, port, token, timeout)
-        saver = cls(AsyncCheckpointClient(store), serde=serde)
+        saver = cls(AsyncCheckpointClient(store), serde=serde, forbid_forks=forbid_forks)
         saver._owned_async = store
         return saver
 
@@ -259,7 +269,10 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
                    metadata: CheckpointMetadata, new_versions: ChannelVersions
                    ) -> RunnableConfig:
         arguments, next_config = self._put_arguments(config, checkpoint, metadata, new_versions)
-        await self._on_loop(self.client.put(*arguments))
+        # With forbid_forks the parent must still be the newest checkpoint; otherwise the
+        # client raises CheckpointConflictError and nothing is written.
+        expected_latest = (_parent_id(config) or "") if self.forbid_forks else None
+        await self._on_loop(self.client.put(*arguments, expected_latest=expected_latest))
         return next_config
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]],
@@ -337,6 +350,11 @@ class AgentStoreSaver(BaseCheckpointSaver[str]):
         else:
             current_v = int(current.split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
+
+
+def _parent_id(config: RunnableConfig) -> str | None:
+    """The checkpoint a put continues from: the incoming config's checkpoint id."""
+    return config["configurable"].get("checkpoint_id")
 
 
 def _id_list(ids: Sequence[str], what: str) -> list[str]:

@@ -95,12 +95,12 @@ final class CacheFallbackTests: XCTestCase {
                                   logger: RedisTestSupport.logger)
         defer { cache.shutdown() }
         let started = ContinuousClock.now
-        try await cache.set(bytes("k"), value: [0, 13, 10, 0xFF], timeToLive: .milliseconds(200))
+        try await cache.set(bytes("k"), value: [0, 13, 10, 0xFF], timeToLive: .milliseconds(1000))
         XCTAssertEqual(cache.health, .degraded)
         let value = try await cache.get(bytes("k"))
         XCTAssertEqual(value, [0, 13, 10, 0xFF])
         XCTAssertLessThan(ContinuousClock.now - started, .milliseconds(500), "an outage must not slow calls")
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(1500))
         let expired = try await cache.get(bytes("k"))
         XCTAssertNil(expired, "TTLs hold in the fallback too")
     }

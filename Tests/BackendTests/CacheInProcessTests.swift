@@ -33,8 +33,8 @@ final class CacheInProcessTests: XCTestCase {
 
     func testTimeToLiveExpiresInRealTime() async throws {
         let cache = InProcessCache(capacityBytes: 1 << 20)
-        try await cache.set(bytes("k"), value: bytes("v"), timeToLive: .milliseconds(200))
-        try await Task.sleep(for: .milliseconds(300))
+        try await cache.set(bytes("k"), value: bytes("v"), timeToLive: .milliseconds(1000))
+        try await Task.sleep(for: .milliseconds(1500))
         let value = try await cache.get(bytes("k"))
         XCTAssertNil(value)
     }

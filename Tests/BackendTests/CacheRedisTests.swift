@@ -44,11 +44,11 @@ final class CacheRedisTests: XCTestCase {
 
     func testTimeToLiveExpiresInRedis() async throws {
         let cache = RedisCache(pool: pool, keyPrefix: RedisTestSupport.uniquePrefix())
-        try await cache.set(bytes("short"), value: bytes("v"), timeToLive: .milliseconds(200))
+        try await cache.set(bytes("short"), value: bytes("v"), timeToLive: .milliseconds(1000))
         try await cache.set(bytes("long"), value: bytes("v"), timeToLive: .seconds(60))
         let early = try await cache.get(bytes("short"))
         XCTAssertEqual(early, bytes("v"))
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1500))
         let late = try await cache.get(bytes("short"))
         XCTAssertNil(late)
         let long = try await cache.get(bytes("long"))

@@ -58,11 +58,11 @@ final class CacheOperationTests: XCTestCase {
         let server = try await BackendFixture.server()
         let client = try await connectedClient(server)
         let prefix = unique("ttl")
-        try await client.cacheSet(prefix + bytes("short"), value: bytes("v"), timeToLive: .milliseconds(150))
+        try await client.cacheSet(prefix + bytes("short"), value: bytes("v"), timeToLive: .milliseconds(1000))
         try await client.cacheSet(prefix + bytes("default"), value: bytes("v"))
         let before = try await client.cacheGet(prefix + bytes("short"))
         XCTAssertEqual(before, bytes("v"))
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1500))
         let after = try await client.cacheGet(prefix + bytes("short"))
         XCTAssertNil(after, "expired in Redis")
 

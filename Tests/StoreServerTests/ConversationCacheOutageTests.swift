@@ -98,10 +98,10 @@ final class ConversationCacheOutageTests: XCTestCase {
         let newValue = try await client.cacheGet(bytes("k:overwritten"))
         XCTAssertEqual(newValue, bytes("new"))
         // TTL expiry in the fallback.
-        try await client.cacheSet(bytes("k:short"), value: bytes("v"), timeToLive: .milliseconds(150))
+        try await client.cacheSet(bytes("k:short"), value: bytes("v"), timeToLive: .milliseconds(1000))
         let shortBefore = try await client.cacheGet(bytes("k:short"))
         XCTAssertEqual(shortBefore, bytes("v"))
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1500))
         let shortAfter = try await client.cacheGet(bytes("k:short"))
         XCTAssertNil(shortAfter, "expired in the fallback")
 
@@ -131,8 +131,8 @@ final class ConversationCacheOutageTests: XCTestCase {
         XCTAssertEqual(final.title, "after")
         let finalRead = try await client.conversation(id: conversation.id)
         XCTAssertEqual(finalRead.title, "after")
-        try await client.cacheSet(bytes("k:short"), value: bytes("v2"), timeToLive: .milliseconds(150))
-        try await Task.sleep(for: .milliseconds(400))
+        try await client.cacheSet(bytes("k:short"), value: bytes("v2"), timeToLive: .milliseconds(1000))
+        try await Task.sleep(for: .milliseconds(1500))
         let expired = try await client.cacheGet(bytes("k:short"))
         XCTAssertNil(expired, "expired in Redis")
 

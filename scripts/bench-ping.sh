@@ -12,12 +12,15 @@ bin=$(swift build -c release --show-bin-path)
 store_port=57411
 redis_port=57379
 run_dir=$(mktemp -d)
-"$bin/store-server" --port "$store_port" --log-level warning --max-connections 4096 2>"$run_dir/server.log" &
+chmod 755 "$run_dir"
+# Managed PostgreSQL and Redis under the run directory (PING needs neither, but the server starts them).
+"$bin/store-server" --port "$store_port" --log-level warning --max-connections 4096 --data-dir "$run_dir/store" \
+    --managed-postgres-port 57459 --managed-redis-port 57409 2>"$run_dir/server.log" &
 server_pid=$!
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log" --dir "$run_dir"
-trap 'kill $server_pid 2>/dev/null; redis-cli -p $redis_port shutdown nosave >/dev/null 2>&1; rm -rf "$run_dir"' EXIT
-sleep 0.5
+trap 'kill -TERM $server_pid 2>/dev/null; wait $server_pid 2>/dev/null; redis-cli -p $redis_port shutdown nosave >/dev/null 2>&1; rm -rf "$run_dir"' EXIT
+for _ in $(seq 100); do "$bin/store-load" --port "$store_port" -c 1 -P 1 --seconds 0.1 --warmup 0 >/dev/null 2>&1 && break; sleep 0.2; done
 echo "| connections | pipeline | store-server req/s | p50 ms | p99 ms | redis-benchmark req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|---|"
 for setting in "1 1" "50 1" "50 16" "200 16"; do

@@ -39,7 +39,7 @@ struct LoadOptions {
             case "--workload": options.workload = value()
             case "--threads": options.threads = Int(value()) ?? { fail("bad --threads") }()
             case "--help", "-h":
-                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N] [--workload ping|mixed]")
+                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N] [--workload ping|health|mixed]")
                 exit(0)
             default: fail("unknown option \(arguments[index])")
             }
@@ -75,6 +75,10 @@ final class LoadLoop: @unchecked Sendable {
     var latenciesNanoseconds: [UInt64] = []
     var error: String?
     private var batchTemplate: [UInt8] = []
+    /// PING is answered on the connection's queue; HEALTH goes through the task-based path
+    /// every domain operation takes, so the two show what that path costs.
+    private var requestOpcode: Opcode { options.workload == "health" ? .health : .ping }
+    private var requestBody: [UInt8] { options.workload == "health" ? [] : PingMessage(payload: 0x5A5A).encodedBody }
     private var readBuffer = [UInt8](repeating: 0, count: 256 << 10)
 
     init(options: LoadOptions, connectionCount: Int) {
@@ -82,8 +86,8 @@ final class LoadLoop: @unchecked Sendable {
         self.connectionCount = connectionCount
         var writer = ByteWriter()
         for _ in 0..<options.pipeline {
-            Frame(header: FrameHeader(bodyLength: 8, opcode: .ping, flags: [], requestID: 0),
-                  body: PingMessage(payload: 0x5A5A).encodedBody).append(to: &writer)
+            Frame(header: FrameHeader(bodyLength: 0, opcode: requestOpcode, flags: [], requestID: 0),
+                  body: requestBody).append(to: &writer)
         }
         batchTemplate = writer.bytes
     }
@@ -161,7 +165,7 @@ final class LoadLoop: @unchecked Sendable {
 
     private func sendBatch(_ connection: inout LoadConnection) throws {
         // Patch fresh, increasing request ids into the pre-encoded batch.
-        let frameBytes = FrameHeader.byteCount + 8
+        let frameBytes = FrameHeader.byteCount + requestBody.count
         for index in 0..<options.pipeline {
             var id = connection.nextID.littleEndian
             connection.nextID += 1
@@ -185,7 +189,7 @@ final class LoadLoop: @unchecked Sendable {
                 | Int(connection.input[base + 2]) << 16 | Int(connection.input[base + 3]) << 24
             let flags = UInt16(connection.input[base + 6]) | UInt16(connection.input[base + 7]) << 8
             guard connection.input.count - base >= FrameHeader.byteCount + bodyLength else { break }
-            guard flags & FrameFlags.error.rawValue == 0 else { throw LoadError("server answered a ping with an error") }
+            guard flags & FrameFlags.error.rawValue == 0 else { throw LoadError("server answered with an error") }
             connection.inputStart += FrameHeader.byteCount + bodyLength
             connection.outstanding -= 1
         }
@@ -233,7 +237,7 @@ if options.workload == "mixed" {
     } catch {
         fail("\(error)")
     }
-} else if options.workload != "ping" {
+} else if options.workload != "ping" && options.workload != "health" {
     fail("unknown workload \(options.workload)")
 }
 let start = MonotonicNanoseconds.now()
@@ -256,7 +260,7 @@ group.wait()
 if let error = workers.compactMap(\.error).first { fail(error) }
 let latencies = workers.flatMap(\.latenciesNanoseconds).sorted()
 let throughput = Double(latencies.count) / options.seconds
-print(String(format: "store-load ping: connections=%d pipeline=%d seconds=%.1f requests=%d",
+print(String(format: "store-load \(options.workload): connections=%d pipeline=%d seconds=%.1f requests=%d",
              options.connections, options.pipeline, options.seconds, latencies.count))
 print(String(format: "  throughput: %.0f requests/s", throughput))
 print(String(format: "  latency ms: p50=%.3f p99=%.3f p999=%.3f max=%.3f", percentile(latencies, 0.5),

@@ -197,4 +197,28 @@ final class RequestFlowTests: XCTestCase {
         XCTAssertNil(frames[0].errorBody)
         XCTAssertEqual(frames[1].opcode, .goodbye)
     }
+
+    func testDeadlinesExpireInDeadlineOrderWhateverTheArrivalOrder() throws {
+        let server = try makeTestServer()
+        let connection = try RawConnection(port: server.port)
+        try connection.handshake()
+        // A later request with an earlier deadline must re-arm the connection's one timer.
+        let slowest = try connection.send(TestOpcode.slowEcho, body: slowEchoBody(milliseconds: 3000), timeoutMilliseconds: 600)
+        let fastest = try connection.send(TestOpcode.slowEcho, body: slowEchoBody(milliseconds: 3000), timeoutMilliseconds: 100)
+        let middle = try connection.send(TestOpcode.slowEcho, body: slowEchoBody(milliseconds: 3000), timeoutMilliseconds: 300)
+        let finishes = try connection.send(TestOpcode.slowEcho, body: slowEchoBody(milliseconds: 10), timeoutMilliseconds: 5000)
+        let start = ContinuousClock.now
+        var order: [UInt64] = []
+        var elapsed: [UInt64: Duration] = [:]
+        for _ in 0..<4 {
+            let frame = try connection.readFrame()
+            order.append(frame.requestID)
+            elapsed[frame.requestID] = ContinuousClock.now - start
+            XCTAssertEqual(frame.errorBody?.code, frame.requestID == finishes ? nil : .deadlineExceeded)
+        }
+        XCTAssertEqual(order, [finishes, fastest, middle, slowest])
+        XCTAssertGreaterThanOrEqual(elapsed[fastest]!, .milliseconds(90))
+        XCTAssertLessThan(elapsed[slowest]!, .milliseconds(2000))
+        XCTAssertEqual(server.statistics.inFlightCount, 0)
+    }
 }

@@ -60,6 +60,10 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
     private var lastRequestAt: UInt64
     private var partialFrameSince: UInt64?
     private var serverPingSentAt: UInt64?
+    private var deadlines = DeadlineQueue()
+    private var deadlineTimer: DispatchSourceTimer?
+    /// The deadline the timer is armed for; nil when disarmed.
+    private var armedDeadline: UInt64?
     private var serverPingPayload: UInt64 = 0
 
     init(connectionID: UInt64, output: any ConnectionOutput, peer: SocketAddress, context: Context) {
@@ -127,6 +131,9 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
         guard !transportClosed else { return }
         transportClosed = true
         phase = .closed
+        // Never suspended, so cancelling is safe; the handler holds the session only weakly.
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         for (_, request) in pending {
             request.task?.cancel()
             context.statistics.requestFinished()
@@ -319,9 +326,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             queue.async { self.finish(requestID: requestID, opcode: opcode, outcome: outcome, request: request) }
         }
         pending[requestID] = PendingRequest(opcode: opcode, task: task, startedAt: now)
-        queue.asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMilliseconds))) { [weak self] in
-            self?.expire(requestID: requestID)
-        }
+        trackDeadline(now + UInt64(timeoutMilliseconds) * 1_000_000, requestID: requestID, now: now)
     }
 
     private func finish(requestID: UInt64, opcode: Opcode, outcome: Result<[UInt8], any Error>, request: Request) {
@@ -339,6 +344,43 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             context.metrics.record(opcode: opcode, latencyNanoseconds: latency, error: body.code)
         }
         closeIfFinished()
+    }
+
+    // MARK: Deadlines
+
+    private func trackDeadline(_ deadline: UInt64, requestID: UInt64, now: UInt64) {
+        deadlines.insert(deadline: deadline, requestID: requestID)
+        // Finished requests leave entries behind; sweep them once they outnumber live ones.
+        if deadlines.count > 2 * pending.count + 64 {
+            deadlines.retain { pending[$0] != nil }
+        }
+        if armedDeadline.map({ deadline < $0 }) ?? true { armDeadlineTimer(for: deadline, now: now) }
+    }
+
+    private func armDeadlineTimer(for deadline: UInt64, now: UInt64) {
+        let timer: DispatchSourceTimer
+        if let existing = deadlineTimer {
+            timer = existing
+        } else {
+            timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.setEventHandler { [weak self] in self?.deadlineTimerFired() }
+            timer.activate()
+            deadlineTimer = timer
+        }
+        armedDeadline = deadline
+        timer.schedule(deadline: .now() + .nanoseconds(Int(clamping: deadline &- min(deadline, now))),
+                       leeway: .milliseconds(1))
+    }
+
+    private func deadlineTimerFired() {
+        armedDeadline = nil
+        guard !transportClosed else { return }
+        let now = MonotonicClock.nanoseconds()
+        while let earliest = deadlines.earliest, earliest.deadline <= now || pending[earliest.requestID] == nil {
+            deadlines.removeEarliest()
+            if earliest.deadline <= now { expire(requestID: earliest.requestID) }
+        }
+        if let next = deadlines.earliest { armDeadlineTimer(for: next.deadline, now: now) }
     }
 
     private func expire(requestID: UInt64) {

@@ -227,6 +227,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             guard frame.opcode == .ping, frame.requestID == 0 else {
                 throw ProtocolViolation(.malformedFrame, "clients may send responses only to server pings")
             }
+            // A malformed answer simply does not count as the answer; the ping then times out.
             if let payload = try? PingMessage.decode(body: frame.body).payload, payload == serverPingPayload {
                 serverPingSentAt = nil
             }

@@ -122,7 +122,7 @@ struct BenchSocket {
                        body: body).encoded())
         let frame = try nextFrame()
         guard !frame.flags.contains(.error) else {
-            throw BenchError("setup call failed: \((try? ErrorBody.decode(body: frame.body))?.description ?? "?")")
+            throw BenchError("setup call failed: \((try? ErrorBody.decode(body: frame.body))?.description ?? "?")") // An undecodable error body still fails the run, with "?".
         }
         return frame.body
     }
@@ -248,7 +248,7 @@ final class BenchLoop: @unchecked Sendable {
             guard connection.input.count - base >= FrameHeader.byteCount + bodyLength else { break }
             if flags & FrameFlags.error.rawValue != 0 {
                 let body = Array(connection.input[(base + FrameHeader.byteCount)..<(base + FrameHeader.byteCount + bodyLength)])
-                throw BenchError("server answered with an error: \((try? ErrorBody.decode(body: body))?.description ?? "?")")
+                throw BenchError("server answered with an error: \((try? ErrorBody.decode(body: body))?.description ?? "?")") // Fails either way; the body only adds detail.
             }
             connection.inputStart += FrameHeader.byteCount + bodyLength
             connection.outstanding -= 1

@@ -222,7 +222,7 @@ func ready(_ options: Options) async {
 /// Every acknowledged item must come back in the top 10 of a search with its own vector.
 func verify(_ options: Options) async {
     let vectors = ItemVectors(dataDirectory: options.dataDirectory)
-    guard let text = try? String(contentsOfFile: options.ackedPath, encoding: .utf8) else { fail("cannot read \(options.ackedPath)") }
+    guard let text = try? String(contentsOfFile: options.ackedPath, encoding: .utf8) else { fail("cannot read \(options.ackedPath)") } // fail() names the file.
     let indexes = text.split(separator: "\n").compactMap { Int($0) }
     let store = client(options)
     let next = Counter()

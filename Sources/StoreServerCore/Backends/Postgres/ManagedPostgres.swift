@@ -134,7 +134,7 @@ public final class ManagedPostgres: Sendable {
         }
         // postmaster.pid: pid, data directory, start time, port, socket directory, ...
         // Unreadable (the server may be just writing it): fall back to our own port and socket.
-        let lines = (try? String(contentsOfFile: clusterDirectory + "/postmaster.pid", encoding: .utf8))?
+        let lines = (try? String(contentsOfFile: clusterDirectory + "/postmaster.pid", encoding: .utf8))? // See above: fallback.
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init) ?? []
         guard lines.count > 4, let runningPort = Int(lines[3].trimmingCharacters(in: .whitespaces)) else {
             return (port, socketDirectory)
@@ -147,7 +147,7 @@ public final class ManagedPostgres: Sendable {
         if let binDirectoryOverride { return binDirectoryOverride }
         let root = "/usr/lib/postgresql"
         // No such directory just means no Debian-style install; PATH is searched next.
-        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []) // Missing = search PATH.
             .compactMap { name in Double(name).map { (version: $0, name: name) } }
             .sorted { $0.version > $1.version }
         for candidate in versions where FileManager.default.isExecutableFile(atPath: "\(root)/\(candidate.name)/bin/pg_ctl") {
@@ -241,7 +241,7 @@ public final class ManagedPostgres: Sendable {
 
     private func serverLogTail() -> String {
         // Best effort: the log is only there to explain a failure already being reported.
-        let log = (try? String(contentsOfFile: clusterDirectory + "/server.log", encoding: .utf8)) ?? ""
+        let log = (try? String(contentsOfFile: clusterDirectory + "/server.log", encoding: .utf8)) ?? "" // Best effort.
         return log.split(separator: "\n").suffix(10).joined(separator: " | ")
     }
 

@@ -58,7 +58,7 @@ public final class ManagedRedis: Sendable {
         // A server already answering on the port (an orphan of an earlier run, or someone
         // else's) would otherwise be mistaken for ours. A failed PING is the expected case,
         // so its error is not needed.
-        if (try? await ping(endpoint)) != nil {
+        if (try? await ping(endpoint)) != nil { // A failed PING is the expected case.
             throw .unavailable(backend: "redis", reason: "port \(configuration.port) is already served",
                                outcomeUnknown: false)
         }
@@ -117,7 +117,7 @@ public final class ManagedRedis: Sendable {
                 let connection = try await RedisConnection.connect(
                     to: endpoint, connectTimeout: .seconds(1), commandTimeout: .seconds(1))
                 // SHUTDOWN closes the connection instead of replying, so an error is expected.
-                _ = try? await connection.execute(["SHUTDOWN", "NOSAVE"])
+                _ = try? await connection.execute(["SHUTDOWN", "NOSAVE"]) // Closes instead of replying.
                 connection.close()
             } catch {
                 logger.warning("cannot send SHUTDOWN; terminating", ["error": error])

@@ -31,8 +31,24 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
 
-        // Approximate nearest-neighbour index; pure Swift, no I/O.
-        .target(name: "VectorIndex"),
+        // Approximate nearest-neighbour index; pure Swift, no I/O but one read of /proc/cpuinfo.
+        .target(
+            name: "VectorIndex",
+            dependencies: ["VectorKernels", "VectorKernelsAVX2", "VectorKernelsAVX512", "CacheHints"]),
+        // The SIMD distance kernels, inlinable so each caller compiles them for its own CPU.
+        .target(name: "VectorKernels"),
+        // The same kernels compiled for AVX2 + FMA; VectorIndex calls them only on CPUs that have
+        // both (checked at run time), so the rest of the binary stays portable x86-64.
+        .target(
+            name: "VectorKernelsAVX2", dependencies: ["VectorKernels"],
+            swiftSettings: targetCPU("haswell")),
+        .target(
+            name: "VectorKernelsAVX512", dependencies: ["VectorKernels"],
+            swiftSettings: targetCPU("skylake-avx512")),
+        // Software prefetch, which Swift reaches only through the Builtin module: this one file
+        // is compiled with -parse-stdlib (see its header). StoreClient does not depend on it, so
+        // the unsafe flag never reaches a package that links the client.
+        .target(name: "CacheHints", swiftSettings: [.unsafeFlags(["-parse-stdlib"])]),
 
         // The server's logic as a library so tests can start a server in process.
         .target(
@@ -60,3 +76,14 @@ let package = Package(
                           path: "examples/swift/AgentExample"),
     ]
 )
+
+/// Compiles a module for an x86-64 CPU model. The manifest is evaluated on the build host, which
+/// is also the target here (no cross builds); on other hosts the modules build portable, and
+/// the index never selects them there (`KernelInstructionSet.isSupportedByHost`).
+func targetCPU(_ model: String) -> [SwiftSetting] {
+    #if arch(x86_64)
+    return [.unsafeFlags(["-target-cpu", model])]
+    #else
+    return []
+    #endif
+}

@@ -1,7 +1,13 @@
 // Measures VectorIndex on real embeddings: build time, memory, recall@10 and queries/s by ef.
 //
 // swift run -c release vector-bench --data ../shared/data [--limit N] [--ef 10,20,40,80,160]
-//   [--m 16] [--ef-construction 200] [--repeat-seconds 1]
+//   [--m 16] [--ef-construction 200] [--repeat-seconds 1] [--index-file PATH]
+//   [--kernels portable,avx2]
+//
+// --kernels picks the distance kernels whose searches are measured, comma-separated (default:
+// every set this CPU runs, so the portable and AVX2 figures come from one run on one graph).
+// --index-file loads the index from that snapshot when it exists (and skips the build figures),
+// or builds and then saves it there: for repeating search measurements without a rebuild.
 
 import Dispatch
 import Foundation
@@ -18,6 +24,8 @@ struct Options {
     var constructionSearchWidth = 200
     /// Each measurement repeats the query set until at least this long, to smooth out noise.
     var measureSeconds = 1.0
+    var indexFile: String?
+    var instructionSets = KernelInstructionSet.allCases.filter(\.isSupportedByHost)
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -30,6 +38,14 @@ struct Options {
             case "--m": maxNeighbors = parse(value, flag)
             case "--ef-construction": constructionSearchWidth = parse(value, flag)
             case "--repeat-seconds": measureSeconds = parse(value, flag)
+            case "--index-file": indexFile = value
+            case "--kernels":
+                instructionSets = value.split(separator: ",").map { name in
+                    guard let set = KernelInstructionSet(rawValue: String(name)), set.isSupportedByHost else {
+                        fail("kernels \(name) unknown or not supported by this CPU")
+                    }
+                    return set
+                }
             default: fail("unknown option \(flag)")
             }
         }
@@ -103,22 +119,31 @@ let options = Options(arguments: CommandLine.arguments)
 let base = readMatrix(options.dataDirectory + "/base.fbin", as: Float.self, rowsMax: options.limit)
 let queries = readMatrix(options.dataDirectory + "/queries.fbin", as: Float.self)
 let dimension = base[0].count
+print("kernels: build uses \(KernelInstructionSet.host.rawValue); searches measured with \(options.instructionSets.map(\.rawValue).joined(separator: ", "))")
 print("data: \(base.count) x \(dimension) base, \(queries.count) queries; M=\(options.maxNeighbors) efConstruction=\(options.constructionSearchWidth)")
 
 let parameters = HNSWParameters(
     maxNeighbors: options.maxNeighbors, constructionSearchWidth: options.constructionSearchWidth)
-let index = try VectorIndex(dimension: dimension, metric: .innerProduct, parameters: parameters)
-let clock = ContinuousClock()
-let residentBefore = residentBytes()
-let buildCPUStart = threadCPUSeconds()
-let buildTime = try clock.measure {
-    for (row, vector) in base.enumerated() { try index.insert(vector, id: UInt64(row)) }
+let index: VectorIndex
+if let path = options.indexFile, FileManager.default.fileExists(atPath: path) {
+    index = try VectorIndex.load(snapshotAtPath: path)
+    guard index.count == base.count, index.dimension == dimension else { fail("\(path) holds another data set") }
+    print("build: skipped, index loaded from \(path)")
+} else {
+    index = try VectorIndex(dimension: dimension, metric: .innerProduct, parameters: parameters)
+    let residentBefore = residentBytes()
+    let buildCPUStart = threadCPUSeconds()
+    let buildTime = try ContinuousClock().measure {
+        for (row, vector) in base.enumerated() { try index.insert(vector, id: UInt64(row)) }
+    }
+    let buildCPU = threadCPUSeconds() - buildCPUStart
+    let residentGrowth = residentBytes() - residentBefore
+    print(String(format: "build: %.2f s wall, %.2f s CPU (%.0f inserts/s), resident set growth %.1f MiB (vectors alone %.1f MiB)",
+                 seconds(buildTime), buildCPU, Double(base.count) / seconds(buildTime),
+                 Double(residentGrowth) / 1_048_576, Double(base.count * dimension * 4) / 1_048_576))
+    if let path = options.indexFile { try index.writeSnapshot(toPath: path) }
 }
-let buildCPU = threadCPUSeconds() - buildCPUStart
-let residentGrowth = residentBytes() - residentBefore
-print(String(format: "build: %.2f s wall, %.2f s CPU (%.0f inserts/s), resident set growth %.1f MiB (vectors alone %.1f MiB)",
-             seconds(buildTime), buildCPU, Double(base.count) / seconds(buildTime),
-             Double(residentGrowth) / 1_048_576, Double(base.count * dimension * 4) / 1_048_576))
+let clock = ContinuousClock()
 
 // Ground truth: the file's exact top-100 for the full base; our exact scan for a subset.
 let truth: [[UInt64]]
@@ -159,20 +184,27 @@ func throughput(index: VectorIndex, queries: [[Float]], searchWidth: Int, thread
 }
 
 print("")
-print("| ef | recall@10 | queries/CPU-s (1 thread) | queries/s (1 thread) | queries/s (2 threads) |")
-print("|---:|---:|---:|---:|---:|")
-for searchWidth in options.searchWidths {
-    var found = 0
-    for (position, query) in queries.enumerated() {
-        let hits = Set(try index.nearest(to: query, count: 10, searchWidth: searchWidth).map(\.id))
-        found += truth[position].filter { hits.contains($0) }.count
+print("| kernels | ef | recall@10 | queries/CPU-s (1 thread) | queries/s (1 thread) | queries/s (2 threads) |")
+print("|---|---:|---:|---:|---:|---:|")
+let snapshot = index.snapshotData()
+for instructionSet in options.instructionSets {
+    // The same graph, loaded with each kernel set, so only the distance code differs.
+    let measured = instructionSet == index.instructionSet
+        ? index : try VectorIndex.load(snapshot: snapshot, instructionSet: instructionSet)
+    for searchWidth in options.searchWidths {
+        var found = 0
+        for (position, query) in queries.enumerated() {
+            let hits = Set(try measured.nearest(to: query, count: 10, searchWidth: searchWidth).map(\.id))
+            found += truth[position].filter { hits.contains($0) }.count
+        }
+        let recall = Double(found) / Double(queries.count * 10)
+        let cpu = cpuThroughput(index: measured, queries: queries, searchWidth: searchWidth,
+                                measureSeconds: options.measureSeconds)
+        let single = throughput(index: measured, queries: queries, searchWidth: searchWidth, threads: 1,
+                                measureSeconds: options.measureSeconds)
+        let double = throughput(index: measured, queries: queries, searchWidth: searchWidth, threads: 2,
+                                measureSeconds: options.measureSeconds)
+        print(String(format: "| %@ | %d | %.4f | %.0f | %.0f | %.0f |", instructionSet.rawValue, searchWidth, recall,
+                     cpu, single, double))
     }
-    let recall = Double(found) / Double(queries.count * 10)
-    let cpu = cpuThroughput(index: index, queries: queries, searchWidth: searchWidth,
-                            measureSeconds: options.measureSeconds)
-    let single = throughput(index: index, queries: queries, searchWidth: searchWidth, threads: 1,
-                            measureSeconds: options.measureSeconds)
-    let double = throughput(index: index, queries: queries, searchWidth: searchWidth, threads: 2,
-                            measureSeconds: options.measureSeconds)
-    print(String(format: "| %d | %.4f | %.0f | %.0f | %.0f |", searchWidth, recall, cpu, single, double))
 }

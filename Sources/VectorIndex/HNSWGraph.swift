@@ -1,5 +1,6 @@
 // The HNSW graph and its vector storage: not thread-safe; `VectorIndex` guards it with a lock.
 
+import CacheHints
 import Foundation
 
 /// Which nodes a search may return. Every node is still traversed: a node that is filtered out
@@ -32,6 +33,7 @@ final class HNSWGraph {
     let level0Stride: Int
     let upperStride: Int
     let levelMultiplier: Double
+    let kernel: DistanceKernel
 
     var slotCount = 0
     var capacity = 0
@@ -57,9 +59,10 @@ final class HNSWGraph {
     var liveCount: Int { slotByID.count }
     var deletedCount: Int { freeSlots.count }
 
-    init(dimension: Int, metric: DistanceMetric, parameters: HNSWParameters) {
+    init(dimension: Int, metric: DistanceMetric, parameters: HNSWParameters, instructionSet: KernelInstructionSet) {
         self.dimension = dimension
         self.metric = metric
+        kernel = DistanceKernel(metric: metric, instructionSet: instructionSet)
         self.parameters = parameters
         level0Stride = 1 + 2 * parameters.maxNeighbors
         upperStride = 1 + parameters.maxNeighbors
@@ -109,7 +112,7 @@ final class HNSWGraph {
 
     @inline(__always)
     func distance(_ query: UnsafePointer<Float>, _ slot: UInt32) -> Float {
-        metric.distance(query, vector(slot), count: dimension)
+        kernel.distance(query, vector(slot), count: dimension)
     }
 
     @inline(__always)
@@ -407,9 +410,10 @@ final class HNSWGraph {
             if nearest.key > bound && (results.count >= width || !checksAdmission) { break }
             candidates.pop()
             let list = linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level)
-            // Three passes instead of one: the distance loop then has no heap branches between
-            // independent distance computations, so the CPU overlaps their cache misses
-            // (the job hnswlib gives to explicit prefetches, which Swift does not expose).
+            // Three passes instead of one: gather the unvisited neighbours, compute their
+            // distances with each next row already on its way from memory, then update the
+            // heaps. At 60 k × 384 floats the rows live in DRAM and a row is 24 cache lines, so
+            // overlapping their fetch with arithmetic is a large part of the search's speed.
             let count = Int(list[0])
             var pendingCount = 0
             var index = 1
@@ -421,24 +425,13 @@ final class HNSWGraph {
                 pending[pendingCount] = neighbour
                 pendingCount &+= 1
             }
+            if pendingCount > 0 { prefetchRow(pending[0], bytes: rowBytes) }
             var position = 0
-            // Touch every cache line of every pending vector first: independent loads, so the
-            // memory system fetches them in parallel before the arithmetic needs them.
-            var touched: UInt32 = 0
             while position < pendingCount {
-                let row = UnsafeRawPointer(vector(pending[position]))
-                var offset = 0
-                while offset < rowBytes {
-                    touched &+= row.load(fromByteOffset: offset, as: UInt32.self)
-                    offset &+= 64
-                }
-                position &+= 1
-            }
-            scratch.touchSink = touched
-            position = 0
-            while position < pendingCount {
+                let next = position &+ 1
+                if next < pendingCount { prefetchRow(pending[next], bytes: rowBytes) }
                 pendingDistances[position] = distance(query, pending[position])
-                position &+= 1
+                position = next
             }
             position = 0
             while position < pendingCount {
@@ -467,6 +460,19 @@ final class HNSWGraph {
             sorted[position] = Candidate(key: -farthest.key, slot: farthest.slot)
         }
         return sorted
+    }
+
+    /// Asks for every cache line of a row. Measured on the 60 k benchmark: prefetching the next
+    /// row while computing the current one beat touching all rows first with loads (which stall
+    /// retirement), prefetching 2 or more rows ahead, and prefetching only the first lines.
+    @inline(__always)
+    private func prefetchRow(_ slot: UInt32, bytes: Int) {
+        let row = UnsafeRawPointer(vector(slot))
+        var offset = 0
+        while offset < bytes {
+            prefetchForRead(row + offset)
+            offset &+= 64
+        }
     }
 
     /// Approximate k nearest admitted nodes: greedy descent, then a level-0 search of `width`.

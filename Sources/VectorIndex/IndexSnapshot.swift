@@ -57,10 +57,10 @@ enum IndexSnapshot {
         return Data(writer.bytes)
     }
 
-    static func decode(_ data: Data) throws(VectorIndexError) -> HNSWGraph {
+    static func decode(_ data: Data, instructionSet: KernelInstructionSet) throws(VectorIndexError) -> HNSWGraph {
         let result: Result<HNSWGraph, VectorIndexError> = data.withUnsafeBytes { raw in
             do throws(VectorIndexError) {
-                return .success(try decode(SnapshotReader(bytes: raw)))
+                return .success(try decode(SnapshotReader(bytes: raw), instructionSet: instructionSet))
             } catch {
                 return .failure(error)
             }
@@ -68,7 +68,9 @@ enum IndexSnapshot {
         return try result.get()
     }
 
-    private static func decode(_ input: SnapshotReader) throws(VectorIndexError) -> HNSWGraph {
+    private static func decode(_ input: SnapshotReader, instructionSet: KernelInstructionSet)
+        throws(VectorIndexError) -> HNSWGraph
+    {
         var reader = input
         guard try reader.readBytes(4).elementsEqual(magic) else { throw .corruptSnapshot("bad magic") }
         let fileVersion = try reader.readUInt32()
@@ -99,7 +101,7 @@ enum IndexSnapshot {
         guard slotCount <= UInt64(VectorIndexLimits.slotCountMax), freeCount <= slotCount else {
             throw .corruptSnapshot("slot count \(slotCount) or free count \(freeCount) out of range")
         }
-        let graph = HNSWGraph(dimension: dimension, metric: metric, parameters: parameters)
+        let graph = HNSWGraph(dimension: dimension, metric: metric, parameters: parameters, instructionSet: instructionSet)
         let slots = Int(slotCount)
         // Exact size before touching any section: an absurd count fails here, not in allocate().
         let perSlot = UInt64(dimension * 4 + 8 + 1 + graph.level0Stride * 4)

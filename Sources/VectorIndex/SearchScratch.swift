@@ -10,8 +10,6 @@ final class SearchScratch: @unchecked Sendable {
     var visitedStamps: UnsafeMutablePointer<UInt32>
     var visitedCapacity: Int
     var generation: UInt32 = 0
-    /// Keeps the optimizer from removing the cache-line touches in `searchLayer`.
-    var touchSink: UInt32 = 0
     var candidates: CandidateHeap
     var results: CandidateHeap
     /// Unvisited neighbours of the node being expanded, and their distances; room for the

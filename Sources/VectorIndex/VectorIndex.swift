@@ -1,6 +1,7 @@
 // The public, thread-safe approximate nearest-neighbour index (HNSW) over caller-given ids.
 
 import Foundation
+import VectorKernels
 
 /// An in-memory HNSW index of fixed-dimension float vectors keyed by caller-given `UInt64` ids.
 ///
@@ -36,17 +37,31 @@ public final class VectorIndex: @unchecked Sendable {
     public let parameters: HNSWParameters
 
     /// Creates an empty index.
-    /// - Throws: `.invalidParameter` if `dimension` is not in `1...VectorIndexLimits.dimensionMax`
-    ///   or a parameter is out of range.
-    public convenience init(dimension: Int, metric: DistanceMetric, parameters: HNSWParameters = HNSWParameters())
-        throws(VectorIndexError)
-    {
+    /// - Parameter instructionSet: the distance kernels to use; the host CPU's best by default
+    ///   (benchmarks pass `.portable` to compare).
+    /// - Throws: `.invalidParameter` if `dimension` is not in `1...VectorIndexLimits.dimensionMax`,
+    ///   a parameter is out of range, or the CPU cannot run `instructionSet`.
+    public convenience init(
+        dimension: Int, metric: DistanceMetric, parameters: HNSWParameters = HNSWParameters(),
+        instructionSet: KernelInstructionSet = .host
+    ) throws(VectorIndexError) {
         guard (1...VectorIndexLimits.dimensionMax).contains(dimension) else {
             throw .invalidParameter("dimension \(dimension) not in 1...\(VectorIndexLimits.dimensionMax)")
         }
         try parameters.validate()
-        self.init(graph: HNSWGraph(dimension: dimension, metric: metric, parameters: parameters))
+        try Self.checkSupported(instructionSet)
+        self.init(graph: HNSWGraph(dimension: dimension, metric: metric, parameters: parameters,
+                                   instructionSet: instructionSet))
     }
+
+    private static func checkSupported(_ instructionSet: KernelInstructionSet) throws(VectorIndexError) {
+        guard instructionSet.isSupportedByHost else {
+            throw .invalidParameter("this CPU cannot run the \(instructionSet.rawValue) kernels")
+        }
+    }
+
+    /// The distance kernels this index runs.
+    public var instructionSet: KernelInstructionSet { graph.kernel.instructionSet }
 
     init(graph: HNSWGraph) {
         self.graph = graph
@@ -224,19 +239,24 @@ public final class VectorIndex: @unchecked Sendable {
 
     /// An index restored from snapshot bytes; every length and link is validated.
     /// - Throws: `.corruptSnapshot` naming the failed check.
-    public static func load(snapshot: Data) throws(VectorIndexError) -> VectorIndex {
-        VectorIndex(graph: try IndexSnapshot.decode(snapshot))
+    public static func load(snapshot: Data, instructionSet: KernelInstructionSet = .host)
+        throws(VectorIndexError) -> VectorIndex
+    {
+        try checkSupported(instructionSet)
+        return VectorIndex(graph: try IndexSnapshot.decode(snapshot, instructionSet: instructionSet))
     }
 
     /// An index restored from a snapshot file.
     /// - Throws: `.fileError` when the file cannot be read, `.corruptSnapshot` when invalid.
-    public static func load(snapshotAtPath path: String) throws(VectorIndexError) -> VectorIndex {
+    public static func load(snapshotAtPath path: String, instructionSet: KernelInstructionSet = .host)
+        throws(VectorIndexError) -> VectorIndex
+    {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
         } catch {
             throw .fileError("reading \(path): \(error)")
         }
-        return try load(snapshot: data)
+        return try load(snapshot: data, instructionSet: instructionSet)
     }
 }

@@ -63,7 +63,6 @@ let package = Package(
         .executableTarget(name: "VectorBench", dependencies: ["VectorIndex"]),
         .executableTarget(name: "StoreCLI", dependencies: ["StoreClient", "WireProtocol"]),
         .executableTarget(name: "MemoryBench", dependencies: ["StoreClient", "WireProtocol"]),
-        .executableTarget(name: "CacheBench", dependencies: ["WireProtocol"]),
 
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "StoreServerTests",

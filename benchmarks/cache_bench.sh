@@ -17,7 +17,7 @@ fi
 seconds=${1:-5}
 value_bytes=64
 swift build -c release --product store-server >/dev/null
-swift build -c release --product CacheBench >/dev/null
+swift build -c release --product store-load >/dev/null
 bin=$(swift build -c release --show-bin-path)
 redis_port=${TEST_REDIS_URL##*:}
 cached_port=57511
@@ -35,9 +35,9 @@ for port in $cached_port $uncached_port; do
 done
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-ours() {  # port op connections pipeline -> "rps p50 p99"
+ours() {  # port workload connections pipeline -> "rps p50 p99"
     local out
-    out=$("$bin/CacheBench" --port "$1" --op "$2" -c "$3" -P "$4" -d "$value_bytes" --seconds "$seconds" --warmup 1)
+    out=$("$bin/store-load" --port "$1" --workload "$2" -c "$3" -P "$4" -d "$value_bytes" --seconds "$seconds" --warmup 1)
     echo "$(echo "$out" | awk '/throughput/ {print $2}') $(echo "$out" | field p50) $(echo "$out" | field p99)"
 }
 
@@ -48,8 +48,8 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for setting in "1 1" "50 1" "50 16"; do
     set -- $setting
     connections=$1 pipeline=$2
-    read -r set_rps set_p50 set_p99 <<<"$(ours $cached_port set "$connections" "$pipeline")"
-    read -r get_rps get_p50 get_p99 <<<"$(ours $cached_port get "$connections" "$pipeline")"
+    read -r set_rps set_p50 set_p99 <<<"$(ours $cached_port cache-set "$connections" "$pipeline")"
+    read -r get_rps get_p50 get_p99 <<<"$(ours $cached_port cache-get "$connections" "$pipeline")"
     # About as many requests as our run made, so both run for a similar time.
     requests=$(awk -v r="$get_rps" -v s="$seconds" 'BEGIN { n = int(r * s); if (n < 50000) n = 50000; print n }')
     theirs=$(redis-benchmark -p "$redis_port" -t set,get -c "$connections" -P "$pipeline" -d "$value_bytes" \
@@ -68,8 +68,8 @@ echo "| conversation reads | connections | pipeline | req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|"
 for setting in "1 1" "50 1" "50 16"; do
     set -- $setting
-    read -r rps p50 p99 <<<"$(ours $cached_port conversation "$1" "$2")"
+    read -r rps p50 p99 <<<"$(ours $cached_port conversation-get "$1" "$2")"
     echo "| warm cache (Redis) | $1 | $2 | ${rps%.*} | $p50 | $p99 |"
-    read -r rps p50 p99 <<<"$(ours $uncached_port conversation "$1" "$2")"
+    read -r rps p50 p99 <<<"$(ours $uncached_port conversation-get "$1" "$2")"
     echo "| PostgreSQL (ENABLE_CACHE=false) | $1 | $2 | ${rps%.*} | $p50 | $p99 |"
 done

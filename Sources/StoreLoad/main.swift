@@ -1,7 +1,8 @@
-// store-load: drives PING over N connections with a given pipeline depth for a fixed time and
-// prints requests/s and latency percentiles, in the same shape as `redis-benchmark -t ping`.
-// Each connection runs on its own thread with a plain blocking socket, so the figures measure
-// the server rather than a client runtime.
+// store-load: drives one workload (Workload.swift: PING, HEALTH, CACHE_GET, CACHE_SET,
+// CONVERSATION_GET, or the mixed agent workload) over N connections with a given pipeline depth
+// for a fixed time and prints requests/s and latency percentiles, in the same shape as
+// `redis-benchmark`. Raw workloads run in poll(2) event loops with plain blocking sockets, so the
+// figures measure the server rather than a client runtime.
 import Foundation
 import Glibc
 import WireProtocol
@@ -16,8 +17,11 @@ struct LoadOptions {
     var token: String?
     /// Event-loop threads; 1 matches redis-benchmark's single-threaded client.
     var threads = 1
-    /// "ping" (raw pipelined pings) or "mixed" (the agent workload over StoreClient).
-    var workload = "ping"
+    var workload = Workload.ping
+    /// Value size of the cache workloads.
+    var valueBytes = 64
+    /// Conversations created before a conversation-get run and read in rotation.
+    var conversations = 1000
 
     static func parse(_ arguments: [String]) -> LoadOptions {
         var options = LoadOptions()
@@ -36,16 +40,23 @@ struct LoadOptions {
             case "--seconds": options.seconds = Double(value()) ?? { fail("bad --seconds") }()
             case "--warmup": options.warmupSeconds = Double(value()) ?? { fail("bad --warmup") }()
             case "--token": options.token = value()
-            case "--workload": options.workload = value()
+            case "--workload":
+                let names = Workload.allCases.map(\.rawValue).joined(separator: ", ")
+                options.workload = Workload(rawValue: value()) ?? { fail("--workload is one of \(names)") }()
+            case "--value-bytes", "-d": options.valueBytes = Int(value()) ?? { fail("bad --value-bytes") }()
+            case "--conversations": options.conversations = Int(value()) ?? { fail("bad --conversations") }()
             case "--threads": options.threads = Int(value()) ?? { fail("bad --threads") }()
             case "--help", "-h":
-                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N] [--workload ping|health|mixed]")
+                print("usage: store-load [--host H] [--port P] [-c connections] [-P pipeline] [--seconds S] [--warmup S] [--token T] [--threads N] [--workload ping|health|mixed|cache-get|cache-set|conversation-get] [-d value-bytes] [--conversations N]")
                 exit(0)
             default: fail("unknown option \(arguments[index])")
             }
             index += 1
         }
-        guard options.connections > 0, options.pipeline > 0, options.seconds > 0 else { fail("counts must be positive") }
+        guard options.connections > 0, options.pipeline > 0, options.seconds > 0, options.conversations > 0 else {
+            fail("counts must be positive")
+        }
+        guard options.valueBytes >= 0 else { fail("--value-bytes must not be negative") }
         return options
     }
 }
@@ -55,10 +66,12 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// One connection's state inside an event loop: send `pipeline` pings, wait for all of their
-/// responses, repeat.
+/// One connection's state inside an event loop: send a batch of `pipeline` requests, wait for all
+/// of their responses, repeat with the next batch.
 struct LoadConnection {
     var descriptor: Int32 = -1
+    var batches: [RequestBatch] = []
+    var nextBatch = 0
     var outstanding = 0
     var batchSentAt: UInt64 = 0
     var nextID: UInt64 = 1
@@ -71,31 +84,25 @@ struct LoadConnection {
 final class LoadLoop: @unchecked Sendable {
     // Safe: used only by its own thread until the group is left.
     let options: LoadOptions
-    let connectionCount: Int
+    /// Per connection of this loop, the batches it sends in turn.
+    let batchesPerConnection: [[RequestBatch]]
     var latenciesNanoseconds: [UInt64] = []
     var error: String?
-    private var batchTemplate: [UInt8] = []
-    /// PING is answered on the connection's queue; HEALTH goes through the task-based path
-    /// every domain operation takes, so the two show what that path costs.
-    private var requestOpcode: Opcode { options.workload == "health" ? .health : .ping }
-    private var requestBody: [UInt8] { options.workload == "health" ? [] : PingMessage(payload: 0x5A5A).encodedBody }
     private var readBuffer = [UInt8](repeating: 0, count: 256 << 10)
 
-    init(options: LoadOptions, connectionCount: Int) {
+    init(options: LoadOptions, batchesPerConnection: [[RequestBatch]]) {
         self.options = options
-        self.connectionCount = connectionCount
-        var writer = ByteWriter()
-        for _ in 0..<options.pipeline {
-            Frame(header: FrameHeader(bodyLength: 0, opcode: requestOpcode, flags: [], requestID: 0),
-                  body: requestBody).append(to: &writer)
-        }
-        batchTemplate = writer.bytes
+        self.batchesPerConnection = batchesPerConnection
     }
 
     func run(startMeasuring: UInt64, stopAt: UInt64) {
         var connections: [LoadConnection] = []
         do {
-            for _ in 0..<connectionCount { connections.append(try open()) }
+            for batches in batchesPerConnection {
+                var connection = try open()
+                connection.batches = batches
+                connections.append(connection)
+            }
             latenciesNanoseconds.reserveCapacity(1 << 20)
             for index in connections.indices { try sendBatch(&connections[index]) }
             var pollSet = connections.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
@@ -164,18 +171,14 @@ final class LoadLoop: @unchecked Sendable {
     }
 
     private func sendBatch(_ connection: inout LoadConnection) throws {
-        // Patch fresh, increasing request ids into the pre-encoded batch.
-        let frameBytes = FrameHeader.byteCount + requestBody.count
-        for index in 0..<options.pipeline {
-            var id = connection.nextID.littleEndian
-            connection.nextID += 1
-            withUnsafeBytes(of: &id) { raw in
-                for byte in 0..<8 { batchTemplate[index * frameBytes + 8 + byte] = raw[byte] }
-            }
-        }
-        connection.outstanding = options.pipeline
+        let batchIndex = connection.nextBatch
+        connection.nextBatch = (batchIndex + 1) % connection.batches.count
+        connection.batches[batchIndex].assignRequestIDs(from: connection.nextID)
+        let frameCount = connection.batches[batchIndex].frameCount
+        connection.nextID += UInt64(frameCount)
+        connection.outstanding = frameCount
         connection.batchSentAt = MonotonicNanoseconds.now()
-        try write(batchTemplate, to: connection.descriptor)
+        try write(connection.batches[batchIndex].bytes, to: connection.descriptor)
     }
 
     /// Reads what is available; returns true when the whole batch has been answered.
@@ -189,7 +192,12 @@ final class LoadLoop: @unchecked Sendable {
                 | Int(connection.input[base + 2]) << 16 | Int(connection.input[base + 3]) << 24
             let flags = UInt16(connection.input[base + 6]) | UInt16(connection.input[base + 7]) << 8
             guard connection.input.count - base >= FrameHeader.byteCount + bodyLength else { break }
-            guard flags & FrameFlags.error.rawValue == 0 else { throw LoadError("server answered with an error") }
+            if flags & FrameFlags.error.rawValue != 0 {
+                let body = Array(connection.input[(base + FrameHeader.byteCount)..<(base + FrameHeader.byteCount + bodyLength)])
+                // The run fails either way; the decoded body only adds detail, "?" stands in for an undecodable one.
+                let detail = (try? ErrorBody.decode(body: body))?.description ?? "?"
+                throw LoadError("server answered with an error: \(detail)")
+            }
             connection.inputStart += FrameHeader.byteCount + bodyLength
             connection.outstanding -= 1
         }
@@ -230,22 +238,29 @@ func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
 }
 
 let options = LoadOptions.parse(Array(CommandLine.arguments.dropFirst()))
-if options.workload == "mixed" {
+if options.workload == .mixed {
     do {
         try await MixedWorkload(options: options).run()
         exit(0)
     } catch {
         fail("\(error)")
     }
-} else if options.workload != "ping" && options.workload != "health" {
-    fail("unknown workload \(options.workload)")
+}
+let conversationIDs: [String]
+do {
+    conversationIDs = try await options.workload.prepare(options)
+} catch {
+    fail("setup: \(error)")
 }
 let start = MonotonicNanoseconds.now()
 let measureFrom = start + UInt64(options.warmupSeconds * 1e9)
 let stopAt = measureFrom + UInt64(options.seconds * 1e9)
 let threadCount = max(1, min(options.threads, options.connections))
-let workers = (0..<threadCount).map { index in
-    LoadLoop(options: options, connectionCount: options.connections / threadCount + (index < options.connections % threadCount ? 1 : 0))
+// Connection numbers are dealt round-robin to the threads.
+let workers = (0..<threadCount).map { thread in
+    LoadLoop(options: options, batchesPerConnection: stride(from: thread, to: options.connections, by: threadCount).map {
+        options.workload.batches(options, connection: $0, conversationIDs: conversationIDs)
+    })
 }
 let group = DispatchGroup()
 for worker in workers {
@@ -260,7 +275,7 @@ group.wait()
 if let error = workers.compactMap(\.error).first { fail(error) }
 let latencies = workers.flatMap(\.latenciesNanoseconds).sorted()
 let throughput = Double(latencies.count) / options.seconds
-print(String(format: "store-load \(options.workload): connections=%d pipeline=%d seconds=%.1f requests=%d",
+print(String(format: "store-load \(options.workload.rawValue): connections=%d pipeline=%d seconds=%.1f requests=%d",
              options.connections, options.pipeline, options.seconds, latencies.count))
 print(String(format: "  throughput: %.0f requests/s", throughput))
 print(String(format: "  latency ms: p50=%.3f p99=%.3f p999=%.3f max=%.3f", percentile(latencies, 0.5),

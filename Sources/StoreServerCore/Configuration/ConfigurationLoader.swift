@@ -36,6 +36,7 @@ public enum ConfigurationLoader {
         ("pool-overflow", "DB_MAX_OVERFLOW", "extra PostgreSQL connections under load (default 10)"),
         ("pool-pre-ping", "DB_POOL_PRE_PING", "check an idle connection before reuse (default true)"),
         ("pool-recycle-seconds", "DB_POOL_RECYCLE", "replace connections older than this (default 3600)"),
+        ("redis-pool-size", "STORE_REDIS_POOL_SIZE", "Redis connections of the cache (default 4, at most 64)"),
         ("enable-cache", "ENABLE_CACHE", "false turns the Redis cache off (default true)"),
         ("cache-ttl-seconds", "CACHE_TTL", "default cache TTL (default 3600)"),
         ("cache-hot-reload-seconds", "CACHE_HOT_RELOAD_INTERVAL", "refresh interval of warm conversations (default 60)"),
@@ -117,6 +118,9 @@ public enum ConfigurationLoader {
             if !(try boolean(value, "pool-pre-ping")) { configuration.postgresPool.healthCheckAfterIdle = .seconds(Int64(Int32.max)) }
         }
         if let value = values["pool-recycle-seconds"] { configuration.postgresPool.connectionLifetimeMax = .seconds(try number(value, "pool-recycle-seconds", max: Int.max) as Int) }
+        if let value = values["redis-pool-size"] {
+            configuration.redisPoolSize = try number(value, "redis-pool-size", min: 1, max: ServerConfiguration.redisPoolSizeMax)
+        }
         if let value = values["enable-cache"] { configuration.cacheEnabled = try boolean(value, "enable-cache") }
         if let value = values["cache-ttl-seconds"] { configuration.cacheDefaultTimeToLive = .seconds(try number(value, "cache-ttl-seconds", max: 365 * 86400) as Int) }
         if let value = values["cache-hot-reload-seconds"] { configuration.cacheHotReloadInterval = .seconds(try number(value, "cache-hot-reload-seconds", max: 86400) as Int) }
@@ -143,9 +147,9 @@ public enum ConfigurationLoader {
         return tokens
     }
 
-    private static func number<T: FixedWidthInteger>(_ text: String, _ name: String, max: T) throws(ConfigurationError) -> T {
-        guard let value = T(text), value >= 0, value <= max else {
-            throw ConfigurationError(description: "--\(name) must be an integer between 0 and \(max), got \(text)")
+    private static func number<T: FixedWidthInteger>(_ text: String, _ name: String, min: T = 0, max: T) throws(ConfigurationError) -> T {
+        guard let value = T(text), value >= min, value <= max else {
+            throw ConfigurationError(description: "--\(name) must be an integer between \(min) and \(max), got \(text)")
         }
         return value
     }

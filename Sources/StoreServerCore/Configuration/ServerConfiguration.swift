@@ -51,6 +51,14 @@ public struct ServerConfiguration: Sendable {
     /// The PostgreSQL schema holding every table of the server: its own, so that it can share a
     /// database with other applications (LangGraph's Postgres saver also has a `checkpoints` table).
     public var databaseSchema = "agent_store"
+    /// Redis connections the cache keeps at most. Commands issued together share round trips on
+    /// them (automatic pipelining), so a few carry a lot; more help when single batches are slow.
+    public var redisPoolSize = 4
+    /// Ceiling of `redisPoolSize`. Each connection holds a Dispatch worker thread while its batch
+    /// is in flight, and libdispatch on Linux caps the worker threads of the whole process at 255,
+    /// shared with PostgreSQL connections and I/O queues; more Redis connections than this cannot
+    /// make a single-threaded Redis faster, only take those threads away.
+    public static let redisPoolSizeMax = 64
     /// false turns the cache off: cache operations miss and nothing goes to Redis.
     public var cacheEnabled = true
     /// TTL of cache entries set without one.

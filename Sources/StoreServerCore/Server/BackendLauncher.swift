@@ -9,7 +9,8 @@ public final class BackendLauncher: Sendable {
     private let managedRedis: ManagedRedis?
     public let backends: Backends
     private let fallbackCache: FallbackCache?
-    private let redisPool: RedisPool?
+    /// Internal (not private) so a test can check that the configured pool size reaches the pool.
+    let redisPool: RedisPool?
 
     private init(configuration: ServerConfiguration, logger: Logger, managedPostgres: ManagedPostgres?, managedRedis: ManagedRedis?,
                  backends: Backends, fallbackCache: FallbackCache?, redisPool: RedisPool?) {
@@ -66,7 +67,7 @@ public final class BackendLauncher: Sendable {
                 endpoint = managed.endpoint
                 managedRedis = managed
             }
-            let pool = RedisPool(configuration: .init(endpoint: endpoint), logger: logger.labeled("redis"))
+            let pool = RedisPool(configuration: .init(endpoint: endpoint, size: configuration.redisPoolSize), logger: logger.labeled("redis"))
             let fallback = FallbackCache(redis: RedisCache(pool: pool, keyPrefix: configuration.redisKeyPrefix),
                                          fallback: InProcessCache(capacityBytes: configuration.fallbackCacheBytesMax),
                                          logger: logger.labeled("cache"))

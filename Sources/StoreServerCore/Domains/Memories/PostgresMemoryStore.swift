@@ -169,19 +169,8 @@ struct PostgresMemoryStore: MemoryStore, MemoryIndexSource {
 
     func items(forVectorIDs ids: [UInt64], scope: MemoryScope) async throws -> [UInt64: MemoryVectorHit] {
         guard !ids.isEmpty else { return [:] }
-        var parameters: [PostgresValue] = [.text("{" + ids.map(String.init).joined(separator: ",") + "}")]
-        let condition = Self.condition(scope, parameters: &parameters)
-        // The hits are few (the index's ranking); start from them and join items by primary key.
-        // Without the materialized step the planner, misled by a namespace range it believes
-        // narrow, walked every in-scope item instead (seen: 50 ms at 500 items, seconds at 10k).
-        let rows = try await pool.query("""
-            WITH hits AS MATERIALIZED (
-                SELECT id, item_id FROM memory_vectors WHERE id = ANY($1::int8[])
-            )
-            SELECT v.id, i.id, \(Self.itemColumns)
-            FROM hits AS v JOIN memory_items AS i ON i.id = v.item_id
-            WHERE \(condition)
-            """, parameters)
+        let query = Self.hitItemsQuery(vectorIDs: ids, scope: scope)
+        let rows = try await pool.query(query.sql, query.parameters)
         var hits: [UInt64: MemoryVectorHit] = [:]
         for row in 0..<rows.count {
             guard let vectorID = rows.int64(row: row, column: 0), let itemID = rows.int64(row: row, column: 1),
@@ -189,6 +178,34 @@ struct PostgresMemoryStore: MemoryStore, MemoryIndexSource {
             hits[UInt64(vectorID)] = MemoryVectorHit(itemID: itemID, item: item)
         }
         return hits
+    }
+
+    /// The re-read of vector-search hits: each hit's vector id, item id and item columns, for the
+    /// hits still in `scope`. Internal so that a test can EXPLAIN exactly this text
+    /// (MemorySearchPlanTests).
+    static func hitItemsQuery(vectorIDs ids: [UInt64], scope: MemoryScope) -> (sql: String, parameters: [PostgresValue]) {
+        var parameters: [PostgresValue] = [.text("{" + ids.map(String.init).joined(separator: ",") + "}")]
+        let condition = Self.condition(scope, parameters: &parameters)
+        // The hits are few (the index's ranking); start from them and fetch each item by primary
+        // key, then check the scope on those few rows. Whenever the scope could steer the scan,
+        // the planner, misled by a namespace range it believes narrow (statistics from before
+        // the namespace filled up), walked every in-scope item instead: 50 ms at 500 items and
+        // seconds at 10k as a plain join; with the hits in a materialized CTE still a hash join
+        // over the whole range, and with the scope inside a lateral subquery a range scan per hit
+        // (MemorySearchPlanTests). The subquery holds only the primary-key lookup, and OFFSET 0
+        // keeps the scope out of it (PostgreSQL neither flattens such a subquery nor pushes
+        // conditions into it).
+        let sql = """
+            WITH hits AS MATERIALIZED (
+                SELECT id, item_id FROM memory_vectors WHERE id = ANY($1::int8[])
+            )
+            SELECT v.id, i.id, \(Self.itemColumns)
+            FROM hits AS v CROSS JOIN LATERAL (
+                SELECT * FROM memory_items WHERE memory_items.id = v.item_id OFFSET 0
+            ) AS i
+            WHERE \(condition)
+            """
+        return (sql, parameters)
     }
 
     func refreshExpiry(itemIDs: [Int64]) async throws -> [Int64: Int64] {

@@ -27,6 +27,11 @@ public enum MemoryDomain {
         backends.metrics.registerGauge("memory_index_vectors", help: "Vectors in the in-process memory index, all collections.") {
             Double(catalogue.totalVectorCount)
         }
-        MemorySweeper.start(service)
+        let background = MemorySweeper.start(service)
+        backends.stopActions.add("memories") {
+            background.cancel()
+            await background.value
+            await service.writeSnapshotOnStop()
+        }
     }
 }

@@ -196,6 +196,12 @@ final class MemoryIndexCatalogue: Sendable {
         }
     }
 
+    /// Whether the indexes differ from the last snapshot written (or none was written since a
+    /// rebuild).
+    var hasChangesSinceSnapshot: Bool {
+        state.withLock { $0.snapshotRequested || $0.changesSinceSnapshot > 0 }
+    }
+
     /// Writes every index's snapshot, stamped with the change sequence's value taken while no
     /// write is in flight (so every change up to it is in the index). Only the index owner
     /// (the server that loaded last) writes, so a stale server cannot overwrite a newer file.

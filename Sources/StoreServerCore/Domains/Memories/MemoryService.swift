@@ -189,6 +189,17 @@ final class MemoryService: Sendable {
         try await catalogue.writeSnapshots(gate: gate, instance: instance)
     }
 
+    /// On a clean stop: writes the snapshots if anything changed since the last one, so the
+    /// next start replays nothing. A failure is logged; the next start catches up instead.
+    func writeSnapshotOnStop() async {
+        guard catalogue.hasChangesSinceSnapshot else { return }
+        do {
+            try await catalogue.writeSnapshots(gate: gate, instance: instance)
+        } catch {
+            logger.warning("index snapshot on stop failed; the next start catches up from the last one", ["error": error])
+        }
+    }
+
     // MARK: Checks
 
     private func index(named name: String) async throws -> MemoryIndex {

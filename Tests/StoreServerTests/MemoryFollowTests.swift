@@ -68,8 +68,9 @@ final class MemoryFollowTests: XCTestCase {
         try await eventually("A's delete gone from B") {
             try await !nearestKeys(b.client, root: root, collection: collection, vector: first).contains("two")
         }
-        await a.stop()
-        await b.stop()
+        // Clean stops end the follow loops, which would otherwise poll for the rest of the run.
+        await a.stopCleanly()
+        await b.stopCleanly()
     }
 
     /// The follower reads changes above its cursor; a write whose change number was taken
@@ -114,8 +115,9 @@ final class MemoryFollowTests: XCTestCase {
         try await eventually("the earlier change searchable on A") {
             try await nearestKeys(a.client, root: root, collection: collection, vector: early).first == "early"
         }
-        await a.stop()
-        await b.stop()
+        // Clean stops end the follow loops, which would otherwise poll for the rest of the run.
+        await a.stopCleanly()
+        await b.stopCleanly()
     }
 
     /// Inserts an item with one vector in a transaction that stays open until `release`.

@@ -18,6 +18,9 @@ struct MemoryTestServer {
     let server: Server
     let client: StoreClient
     let log: LineCollectingSink
+    /// The domain's clean-stop work (the final snapshot), run by `stopCleanly()` only, so
+    /// `stop()` still leaves the index as a crash would.
+    let stopActions: StopActions
 
     /// A fresh domain instance (its own index, loaded from PostgreSQL) behind a new server.
     static func start(_ adjust: (inout MemoryConfiguration) -> Void = { _ in }) async throws -> MemoryTestServer {
@@ -25,6 +28,7 @@ struct MemoryTestServer {
         let log = LineCollectingSink()
         let backends = Backends(postgres: shared.postgres, cache: shared.cache, configuration: shared.configuration,
                                 logger: Logger(subsystem: "memory-test", minimumLevel: .info, sink: log))
+        let stopActions = backends.stopActions
         var memoryConfiguration = MemoryConfiguration(snapshotDirectory: nil)
         adjust(&memoryConfiguration)
         var router = OperationRouter()
@@ -34,7 +38,7 @@ struct MemoryTestServer {
         let server = Server(configuration: configuration, router: router, healthSources: [], logger: backends.logger)
         _ = try server.start()
         let client = StoreClient(configuration: ClientConfiguration(port: server.port))
-        return MemoryTestServer(server: server, client: client, log: log)
+        return MemoryTestServer(server: server, client: client, log: log, stopActions: stopActions)
     }
 
     /// Waits for the index to be loaded (the background task starts loading at once).
@@ -49,6 +53,13 @@ struct MemoryTestServer {
     func stop() async {
         await client.close()
         await server.shutdown()
+    }
+
+    /// Drains, then runs the stop actions, as the server does on SIGTERM.
+    func stopCleanly() async {
+        await client.close()
+        await server.shutdown()
+        await stopActions.run(logger: Logger(subsystem: "memory-test", minimumLevel: .info, sink: log))
     }
 }
 

@@ -42,6 +42,7 @@ public enum ConfigurationLoader {
         ("cache-hot-reload-seconds", "CACHE_HOT_RELOAD_INTERVAL", "refresh interval of warm conversations (default 60)"),
         ("managed-postgres-port", "STORE_MANAGED_POSTGRES_PORT", "port of the managed PostgreSQL (default 55439)"),
         ("managed-redis-port", "STORE_MANAGED_REDIS_PORT", "port of the managed Redis (default 56389)"),
+        ("memory-follow-interval-ms", "STORE_MEMORY_FOLLOW_INTERVAL_MS", "how often memories read other servers' writes (default 1000)"),
         ("log-level", "LOG_LEVEL", "debug, info, notice, warning, error (default info)"),
     ]
 
@@ -106,6 +107,12 @@ public enum ConfigurationLoader {
         if let value = values["handshake-timeout-ms"] { configuration.handshakeTimeout = .milliseconds(try number(value, "handshake-timeout-ms", max: Int.max) as Int) }
         if let value = values["frame-timeout-ms"] { configuration.frameCompletionTimeout = .milliseconds(try number(value, "frame-timeout-ms", max: Int.max) as Int) }
         if let value = values["drain-timeout-ms"] { configuration.drainTimeout = .milliseconds(try number(value, "drain-timeout-ms", max: Int.max) as Int) }
+        if let value = values["memory-follow-interval-ms"] {
+            configuration.memoryFollowInterval = .milliseconds(try number(value, "memory-follow-interval-ms", max: 3_600_000) as Int)
+            guard configuration.memoryFollowInterval > .zero else {
+                throw ConfigurationError(description: "memory-follow-interval-ms must be at least 1")
+            }
+        }
         if let value = values["io-queues"] { configuration.ioQueueCount = try number(value, "io-queues", max: 256) }
         if let value = values["server-id"] { configuration.serverID = value }
         if let value = values["http-port"] { configuration.statusPort = try number(value, "http-port", max: 65535) }

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var outputBufferBytesLow = 1 << 20
     /// How long a graceful shutdown waits for in-flight requests before closing anyway.
     public var drainTimeout: Duration = .seconds(30)
+    /// How often the memory index reads vector writes committed through other servers: the
+    /// delay before they are searchable here (see MemoryConfiguration.followInterval).
+    public var memoryFollowInterval: Duration = .seconds(1)
     /// Serial queues that run connection I/O; one per core keeps every core busy without
     /// contention between queues.
     public var ioQueueCount = 2

@@ -11,14 +11,17 @@ public struct Backends: Sendable {
     public let logger: Logger
     /// Counters domains add to (cache hits and misses...), exported with the server's metrics.
     public let metrics: OperationMetrics
+    /// Work domains add to run on a clean stop (after the drain, before the backends close).
+    public let stopActions: StopActions
 
     public init(postgres: PostgresPool, cache: any CacheBackend, configuration: ServerConfiguration, logger: Logger,
-                metrics: OperationMetrics = OperationMetrics()) {
+                metrics: OperationMetrics = OperationMetrics(), stopActions: StopActions = StopActions()) {
         self.postgres = postgres
         self.cache = cache
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.stopActions = stopActions
     }
 }
 

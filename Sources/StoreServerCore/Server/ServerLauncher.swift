@@ -59,6 +59,8 @@ public enum ServerLauncher {
         await waitForTerminationSignal(logger: logger)
         statusServer?.stop()
         await server.shutdown()
+        // Drained: no request is in flight, and PostgreSQL is still open for the domains' work.
+        await launcher.backends.stopActions.run(logger: logger)
         await launcher.stop()
         return 0
     }

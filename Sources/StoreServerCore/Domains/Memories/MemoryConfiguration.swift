@@ -17,6 +17,10 @@ public struct MemoryConfiguration: Sendable {
     public var sweepInterval: Duration = .seconds(30)
     /// Expired items deleted per transaction by the sweeper.
     public var sweepBatchRows = 1_000
+    /// How often the index reads the vector changes committed through other servers sharing
+    /// the database (its own writes show at once). About the delay before another server's
+    /// write is searchable here; each poll costs a few small queries when nothing changed.
+    public var followInterval: Duration = .seconds(1)
     /// How often the background task wakes to check the sweep and snapshot clocks.
     public var tickInterval: Duration = .seconds(2)
     /// HNSW parameters of new indexes. searchWidth 128: the 384-dimension benchmark reaches

@@ -6,7 +6,9 @@ public enum MemoryDomain {
     /// The domain with its defaults: index snapshots in `<dataDirectory>/memories`.
     public static let domain = Domain(name: "memories", migrations: MemoryMigrations.all) { router, backends in
         let directory = URL(fileURLWithPath: backends.configuration.dataDirectory).appendingPathComponent("memories").path
-        register(into: &router, backends: backends, configuration: MemoryConfiguration(snapshotDirectory: directory))
+        var configuration = MemoryConfiguration(snapshotDirectory: directory)
+        configuration.followInterval = backends.configuration.memoryFollowInterval
+        register(into: &router, backends: backends, configuration: configuration)
     }
 
     /// A domain instance with its own configuration (tests use a private snapshot directory).
@@ -27,6 +29,14 @@ public enum MemoryDomain {
         backends.metrics.registerGauge("memory_index_vectors", help: "Vectors in the in-process memory index, all collections.") {
             Double(catalogue.totalVectorCount)
         }
-        MemorySweeper.start(service)
+        let background = MemorySweeper.start(service)
+        let following = MemoryIndexFollower.start(service)
+        backends.stopActions.add("memories") {
+            background.cancel()
+            following.cancel()
+            await background.value
+            await following.value
+            await service.writeSnapshotOnStop()
+        }
     }
 }

@@ -3,14 +3,19 @@ import Synchronization
 import VectorIndex
 import WireProtocol
 
-/// Thread safety: `index` is itself thread-safe; `lateRemovals` is guarded by its Mutex.
+/// Thread safety: `index` is itself thread-safe; `removals` is guarded by its Mutex.
 final class MemoryIndex: Sendable {
     let collection: MemoryCollection
     let index: VectorIndex
-    /// Ids removed before their insert reached the index. Two puts of one item can commit in
-    /// one order and reach the index in the other; vector ids are never reused, so an insert
-    /// whose id is here was already superseded and is skipped (and the entry consumed).
-    private let lateRemovals = Mutex<Set<UInt64>>([])
+    /// Ids removed from this index, with the change that removed them (`unknownChange` for a
+    /// removal this server made, until the follower reads its tombstone). Vector ids are never
+    /// reused, so an insert of an id found here is stale and skipped: a put that reached the
+    /// index after the put that replaced it, or a row the follower read before a delete this
+    /// server applied. Entries are forgotten once the follow cursor passes their change: no
+    /// read at or below it happens again.
+    private let removals = Mutex<[UInt64: UInt64]>([:])
+    /// Stands for "removed by this server, change not yet read back".
+    static let unknownChange = UInt64.max
 
     init(collection: MemoryCollection, index: VectorIndex) {
         self.collection = collection
@@ -23,18 +28,28 @@ final class MemoryIndex: Sendable {
                                            parameters: parameters))
     }
 
-    /// Applies committed changes. `tracksLateRemovals` is false while loading, when changes
-    /// arrive in commit order and a removal of an absent id means nothing. A vector the index
-    /// refuses does not stop the others; the first refusal is thrown after all were applied.
-    func apply(inserted: [MemoryStoredVector], removed: [UInt64], tracksLateRemovals: Bool = true) throws {
-        for id in removed where !index.remove(id: id) && tracksLateRemovals {
-            lateRemovals.withLock { _ = $0.insert(id) }
+    /// Applies committed changes, removals first; returns how many changed the index. Both
+    /// are idempotent: an id already present is not inserted again (rows never change), an
+    /// id removed before is never inserted again. `tracksRemovals` is false while loading,
+    /// when changes arrive in commit order from one read. A vector the index refuses does not
+    /// stop the others; the first refusal is thrown after all were applied.
+    @discardableResult
+    func apply(inserted: [MemoryStoredVector], removed: [(id: UInt64, change: UInt64)],
+               tracksRemovals: Bool = true) throws -> Int {
+        var applied = 0
+        for removal in removed {
+            if index.remove(id: removal.id) { applied += 1 }
+            if tracksRemovals {
+                removals.withLock { $0[removal.id] = min($0[removal.id] ?? Self.unknownChange, removal.change) }
+            }
         }
         var firstFailure: (id: UInt64, error: VectorIndexError)?
         for vector in inserted {
-            if tracksLateRemovals, lateRemovals.withLock({ $0.remove(vector.id) }) != nil { continue }
+            if index.contains(id: vector.id) { continue }
+            if tracksRemovals, removals.withLock({ $0[vector.id] != nil }) { continue }
             do {
                 try index.insert(vector.vector, id: vector.id)
+                applied += 1
             } catch {
                 if firstFailure == nil { firstFailure = (vector.id, error) }
             }
@@ -42,6 +57,12 @@ final class MemoryIndex: Sendable {
         if let firstFailure {
             throw MemoryIndexInsertError(vectorID: firstFailure.id, underlying: firstFailure.error)
         }
+        return applied
+    }
+
+    /// Drops removals at or below the follow cursor (see `removals`).
+    func forgetRemovals(through change: UInt64) {
+        removals.withLock { $0 = $0.filter { $0.value > change } }
     }
 
     /// The converted score of a distance: higher is better (see spec §7.4).

@@ -12,6 +12,8 @@ final class MemoryIndexCatalogue: Sendable {
         var changesSinceSnapshot = 0
         var lastSnapshot = ContinuousClock.now
         var snapshotRequested = false
+        var followedThrough: UInt64 = 0
+        var loadGeneration = 0
     }
 
     /// Rows fetched per round trip while loading: large enough to amortize the query, small
@@ -19,6 +21,10 @@ final class MemoryIndexCatalogue: Sendable {
     static let loadPageRows = 2_000
     /// Progress is logged every this many vectors while loading.
     static let loadProgressInterval = 20_000
+    /// How long a load waits for the vector writes in flight at its start to end. Writes take
+    /// milliseconds; a transaction open longer (a stuck client) must not hold the start back.
+    static let fenceWaitMax: Duration = .seconds(10)
+    static let fencePollInterval: Duration = .milliseconds(20)
 
     private let source: any MemoryIndexSource
     private let configuration: MemoryConfiguration
@@ -59,35 +65,123 @@ final class MemoryIndexCatalogue: Sendable {
     /// from PostgreSQL when the collection's index is created).
     func apply(inserted: [MemoryStoredVector], removed: [MemoryRemovedVector]) async {
         guard !inserted.isEmpty || !removed.isEmpty else { return }
+        let page = MemoryChangePage(vectors: inserted.map { (MemoryIndex.unknownChange, $0) },
+                                    tombstones: removed.map { (MemoryIndex.unknownChange, $0) })
         // Never throws: the closure reports its own failures.
-        _ = try? await workers.run { self.applyNow(inserted: inserted, removed: removed) }
+        _ = try? await workers.run { self.applyNow(page) }
     }
 
-    private func applyNow(inserted: [MemoryStoredVector], removed: [MemoryRemovedVector]) {
-        let names = Set(inserted.map(\.collection)).union(removed.map(\.collection))
+    /// Applies changes the follower read; returns how many changed an index and the names of
+    /// collections this server has no index for (their changes were skipped).
+    func applyFollowed(_ page: MemoryChangePage) async -> (applied: Int, unknownCollections: Set<String>) {
+        // Never throws: the closure reports its own failures.
+        (try? await workers.run { self.applyNow(page) }) ?? (0, [])
+    }
+
+    /// Removals first, then inserts, per collection (ids are never reused, so the order between
+    /// a removal and an insert of different ids does not matter).
+    private func applyNow(_ page: MemoryChangePage) -> (applied: Int, unknownCollections: Set<String>) {
+        let names = Set(page.vectors.map(\.vector.collection)).union(page.tombstones.map(\.vector.collection))
+        var applied = 0
+        var unknown = Set<String>()
         for name in names {
-            guard let memoryIndex = index(named: name) else { continue }
+            guard let memoryIndex = index(named: name) else {
+                unknown.insert(name)
+                continue
+            }
             do {
-                try memoryIndex.apply(inserted: inserted.filter { $0.collection == name },
-                                      removed: removed.filter { $0.collection == name }.map(\.id))
+                applied += try memoryIndex.apply(
+                    inserted: page.vectors.filter { $0.vector.collection == name }.map(\.vector),
+                    removed: page.tombstones.filter { $0.vector.collection == name }.map { ($0.vector.id, $0.change) })
             } catch {
                 // The row is committed; the index lacks it until the next load. Searches stay
                 // correct (they never return what the index lacks, but this is a bug to see).
                 logger.error("index update failed after commit", ["collection": name, "error": error])
             }
         }
-        state.withLock { $0.changesSinceSnapshot += inserted.count + removed.count }
+        state.withLock { $0.changesSinceSnapshot += applied }
+        return (applied, unknown)
+    }
+
+    // MARK: Following
+
+    /// Every change at or below it is in the indexes (or was aborted); snapshots carry it.
+    var followedThrough: UInt64 { state.withLock { $0.followedThrough } }
+
+    /// Bumped by every load and reload, which set `followedThrough` directly.
+    var loadGeneration: Int { state.withLock { $0.loadGeneration } }
+
+    /// The follower confirmed `change` (see MemoryFollowCursor): the cursor moves and removals
+    /// at or below it are forgotten.
+    func confirmFollowed(through change: UInt64) {
+        let indexes = state.withLock { state in
+            state.followedThrough = max(state.followedThrough, change)
+            return Array(state.indexes.values)
+        }
+        for memoryIndex in indexes { memoryIndex.forgetRemovals(through: change) }
+    }
+
+    /// A change number at or below which every change is committed and visible to reads made
+    /// from now on, or aborted: the last number handed out, once every transaction that held a
+    /// vector write lock just after it was read has ended (a number at or below it was taken by
+    /// a transaction that held such a lock from before taking it; see MemoryFollowCursor). Nil
+    /// when they did not end within `fenceWaitMax`.
+    private func settledFence() async throws -> UInt64? {
+        let last = try await source.lastChange()
+        let writers = try await source.vectorWriters()
+        let deadline = ContinuousClock.now + Self.fenceWaitMax
+        while !writers.isEmpty {
+            if try await source.vectorWriters().isDisjoint(with: writers) { break }
+            guard ContinuousClock.now < deadline else {
+                logger.warning("transactions writing memory vectors did not end; the follower reads every change once",
+                               ["writers": writers.count])
+                return nil
+            }
+            try await Task.sleep(for: Self.fencePollInterval)
+        }
+        return last
     }
 
     // MARK: Loading
 
     /// Loads every collection's index: from its snapshot when one is valid for this database,
     /// then caught up with the vectors and tombstones changed since the snapshot's watermark;
-    /// otherwise rebuilt from every vector row.
+    /// otherwise rebuilt from every vector row. The follow cursor starts at a settled fence
+    /// taken before the reads, so a write in flight meanwhile is read by the follower.
     func load(instance: String) async throws {
         let started = ContinuousClock.now
-        let database = try await source.indexState()
         try await source.claimIndexOwnership(instance: instance)
+        let (loaded, rebuilt, fence) = try await loadAll()
+        state.withLock { state in
+            // Loading happens before any request is served, so nothing else has added entries.
+            for (name, memoryIndex) in loaded { state.indexes[name] = memoryIndex }
+            state.snapshotRequested = rebuilt
+            state.lastSnapshot = .now
+            state.followedThrough = fence
+            state.loadGeneration += 1
+        }
+        logger.notice("memory index ready", ["collections": loaded.count, "vectors": totalVectorCount,
+                                             "followed_through": fence, "seconds": (ContinuousClock.now - started).seconds])
+    }
+
+    /// Replaces every index by a fresh load: the follower fell behind the tombstone horizon,
+    /// so deletes it has not read may be gone from PostgreSQL. Writes applied to the old
+    /// indexes meanwhile are either visible to the new load or above its fence.
+    func reload() async throws {
+        let (loaded, _, fence) = try await loadAll()
+        state.withLock { state in
+            state.indexes = loaded
+            state.snapshotRequested = true
+            state.followedThrough = fence
+            state.loadGeneration += 1
+        }
+        logger.notice("memory index reloaded", ["collections": loaded.count, "followed_through": fence])
+    }
+
+    private func loadAll() async throws -> (indexes: [String: MemoryIndex], rebuilt: Bool, fence: UInt64) {
+        // Fallback 0: the follower then reads every change once, which is slow but correct.
+        let fence = try await settledFence() ?? 0
+        let database = try await source.indexState()
         let collections = try await source.collections()
         var loaded: [String: MemoryIndex] = [:]
         var rebuilt = false
@@ -96,14 +190,7 @@ final class MemoryIndexCatalogue: Sendable {
             loaded[collection.name] = memoryIndex
             rebuilt = rebuilt || (!fromSnapshot && memoryIndex.index.count > 0)
         }
-        state.withLock { state in
-            // Loading happens before any request is served, so nothing else has added entries.
-            for (name, memoryIndex) in loaded { state.indexes[name] = memoryIndex }
-            state.snapshotRequested = rebuilt
-            state.lastSnapshot = .now
-        }
-        logger.notice("memory index ready", ["collections": collections.count, "vectors": totalVectorCount,
-                                             "seconds": (ContinuousClock.now - started).seconds])
+        return (loaded, rebuilt, fence)
     }
 
     private func loadIndex(_ collection: MemoryCollection, database: (databaseID: String, tombstoneHorizon: UInt64, lastChange: UInt64))
@@ -153,7 +240,7 @@ final class MemoryIndexCatalogue: Sendable {
             guard let last = page.last else { break }
             let vectors = page.map(\.vector)
             do {
-                try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksLateRemovals: false) }
+                _ = try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksRemovals: false) }
             } catch let error as MemoryIndexInsertError {
                 // Puts validate vectors, so this means a row written by other means; skip it.
                 logger.error("vector skipped while loading", ["collection": name, "error": error])
@@ -173,8 +260,8 @@ final class MemoryIndexCatalogue: Sendable {
         while true {
             let page = try await source.tombstones(in: name, after: cursor, limit: Self.loadPageRows * 10)
             guard let last = page.last else { break }
-            let ids = page.map(\.id)
-            try await workers.run { try memoryIndex.apply(inserted: [], removed: ids, tracksLateRemovals: false) }
+            let removals = page.map { (id: $0.id, change: $0.change) }
+            _ = try await workers.run { try memoryIndex.apply(inserted: [], removed: removals, tracksRemovals: false) }
             removed += page.count
             cursor = last.change
             if page.count < Self.loadPageRows * 10 { break }
@@ -196,40 +283,41 @@ final class MemoryIndexCatalogue: Sendable {
         }
     }
 
-    /// Writes every index's snapshot, stamped with the change sequence's value taken while no
-    /// write is in flight (so every change up to it is in the index). Only the index owner
-    /// (the server that loaded last) writes, so a stale server cannot overwrite a newer file.
-    func writeSnapshots(gate: MemoryWriteGate, instance: String) async throws {
-        guard configuration.snapshotDirectory != nil else {
-            // Without snapshots every start rebuilds, which needs no tombstones at all.
-            state.withLock { $0.snapshotRequested = false; $0.changesSinceSnapshot = 0; $0.lastSnapshot = .now }
-            let database = try await source.indexState()
-            try await source.pruneTombstones(upTo: database.lastChange, olderThan: configuration.tombstoneRetention)
-            return
+    /// Whether the indexes differ from the last snapshot written (or none was written since a
+    /// rebuild).
+    var hasChangesSinceSnapshot: Bool {
+        state.withLock { $0.snapshotRequested || $0.changesSinceSnapshot > 0 }
+    }
+
+    /// Writes every index's snapshot, stamped with the follow cursor: every change at or below
+    /// it, by any server, is in the index (the index may hold later ones too, which a load
+    /// replays idempotently). So any server may write, even into a shared directory (files are
+    /// replaced atomically, and every file is valid). Only the index owner (the server that
+    /// started last) prunes tombstones, below its own cursor.
+    func writeSnapshots(instance: String) async throws {
+        let database = try await source.indexState()
+        let (watermark, indexes) = state.withLock { state in
+            state.changesSinceSnapshot = 0
+            state.snapshotRequested = false
+            state.lastSnapshot = .now
+            return (state.followedThrough, Array(state.indexes.values))
         }
-        guard try await source.isIndexOwner(instance: instance) else {
-            state.withLock { $0.snapshotRequested = false; $0.changesSinceSnapshot = 0; $0.lastSnapshot = .now }
+        let isOwner = try await source.isIndexOwner(instance: instance)
+        guard configuration.snapshotDirectory != nil else {
+            // Without snapshots every start rebuilds, which needs no tombstones at all; the
+            // followers of other servers still read them, hence the cursor and the retention.
+            if isOwner { try await source.pruneTombstones(upTo: watermark, olderThan: configuration.tombstoneRetention) }
             return
         }
         let started = ContinuousClock.now
-        let taken: (String, UInt64, [(String, Data)]) = try await gate.exclusively {
-            let database = try await source.indexState()
-            let indexes = state.withLock { state in
-                state.changesSinceSnapshot = 0
-                state.snapshotRequested = false
-                state.lastSnapshot = .now
-                return Array(state.indexes.values)
-            }
-            var files: [(String, Data)] = []
-            for memoryIndex in indexes {
-                memoryIndex.index.watermark = database.lastChange
-                guard let path = snapshotPath(collection: memoryIndex.collection.name, databaseID: database.databaseID) else { continue }
-                files.append((path, try await workers.run { memoryIndex.index.snapshotData() }))
-            }
-            return (database.databaseID, database.lastChange, files)
+        var files: [(String, Data)] = []
+        for memoryIndex in indexes {
+            guard let path = snapshotPath(collection: memoryIndex.collection.name, databaseID: database.databaseID) else { continue }
+            // One snapshot is written at a time (the background task, or the stop after it ended).
+            memoryIndex.index.watermark = watermark
+            files.append((path, try await workers.run { memoryIndex.index.snapshotData() }))
         }
-        let (databaseID, watermark, files) = taken
-        if let directory = snapshotDirectory(databaseID: databaseID) {
+        if let directory = snapshotDirectory(databaseID: database.databaseID) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         var bytes = 0
@@ -237,7 +325,7 @@ final class MemoryIndexCatalogue: Sendable {
             try await workers.run { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
             bytes += data.count
         }
-        try await source.pruneTombstones(upTo: watermark, olderThan: configuration.tombstoneRetention)
+        if isOwner { try await source.pruneTombstones(upTo: watermark, olderThan: configuration.tombstoneRetention) }
         logger.info("wrote index snapshots", ["collections": files.count, "bytes": bytes, "watermark": watermark,
                                               "seconds": (ContinuousClock.now - started).seconds])
     }

@@ -9,6 +9,7 @@ import WireProtocol
 final class MemoryService: Sendable {
     let store: any MemoryStore
     let catalogue: MemoryIndexCatalogue
+    let follower: MemoryIndexFollower
     let gate = MemoryWriteGate()
     let configuration: MemoryConfiguration
     let logger: Logger
@@ -18,7 +19,9 @@ final class MemoryService: Sendable {
 
     init(store: any MemoryStore & MemoryIndexSource, configuration: MemoryConfiguration, logger: Logger) {
         self.store = store
-        self.catalogue = MemoryIndexCatalogue(source: store, configuration: configuration, logger: logger)
+        let catalogue = MemoryIndexCatalogue(source: store, configuration: configuration, logger: logger)
+        self.catalogue = catalogue
+        self.follower = MemoryIndexFollower(source: store, catalogue: catalogue, gate: gate, logger: logger)
         self.configuration = configuration
         self.logger = logger
     }
@@ -186,7 +189,22 @@ final class MemoryService: Sendable {
 
     func writeSnapshotIfDue() async throws {
         guard catalogue.isSnapshotDue else { return }
-        try await catalogue.writeSnapshots(gate: gate, instance: instance)
+        try await catalogue.writeSnapshots(instance: instance)
+    }
+
+    /// On a clean stop (background tasks ended): follows until the cursor covers this
+    /// server's writes, then writes the snapshots if anything changed since the last one, so
+    /// the next start replays nothing. A failure is logged; the next start catches up instead.
+    func writeSnapshotOnStop() async {
+        guard readiness.withLock({ $0 != nil }) else { return } // Never loaded: nothing to write.
+        do {
+            try await ready()
+            try await follower.settle()
+            guard catalogue.hasChangesSinceSnapshot else { return }
+            try await catalogue.writeSnapshots(instance: instance)
+        } catch {
+            logger.warning("index snapshot on stop failed; the next start catches up from the last one", ["error": error])
+        }
     }
 
     // MARK: Checks

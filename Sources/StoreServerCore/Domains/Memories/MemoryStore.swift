@@ -88,4 +88,32 @@ protocol MemoryIndexSource: Sendable {
     func isIndexOwner(instance: String) async throws -> Bool
     /// Deletes tombstones at or below `change` older than `age`, raising the horizon.
     func pruneTombstones(upTo change: UInt64, olderThan age: Duration) async throws
+
+    // Following other servers' writes (see MemoryFollowCursor for the scheme).
+
+    /// The last change number handed out, 0 if none.
+    func lastChange() async throws -> UInt64
+    /// Transactions (virtual ids) now holding a write lock on the vector or tombstone table:
+    /// every transaction that took a change number and has not ended is among them.
+    func vectorWriters() async throws -> Set<String>
+    /// In one REPEATABLE READ snapshot: the tombstone horizon and the lock holders listed after
+    /// the snapshot was taken; then, unless the horizon is above `change`, every vector and
+    /// tombstone above `change` in pages of at most `pageRows`, all vectors before any
+    /// tombstone, each page handed to `apply` before the next is read.
+    func followChanges(after change: UInt64, pageRows: Int, apply: (MemoryChangePage) async throws -> Void)
+        async throws -> MemoryFollowRead
+}
+
+/// Changes read by the follower (or made by this server), in change order within each list.
+struct MemoryChangePage: Sendable {
+    var vectors: [(change: UInt64, vector: MemoryStoredVector)] = []
+    var tombstones: [(change: UInt64, vector: MemoryRemovedVector)] = []
+}
+
+struct MemoryFollowRead: Sendable {
+    var tombstoneHorizon: UInt64
+    /// Lock holders listed after the read's snapshot was taken.
+    var writers: Set<String>
+    /// The highest change read; 0 when none.
+    var highestChange: UInt64
 }

@@ -2,12 +2,14 @@
 // items every `sweepInterval`, and writes index snapshots when due.
 
 enum MemorySweeper {
-    /// Runs until the service is released (the task holds it weakly between ticks).
-    static func start(_ service: MemoryService) {
+    /// Runs until cancelled or until the service is released (the task holds it weakly between
+    /// ticks). A clean stop cancels it and waits, so no pass runs while the last snapshot is written.
+    @discardableResult
+    static func start(_ service: MemoryService) -> Task<Void, Never> {
         let tick = service.configuration.tickInterval
         let sweepInterval = service.configuration.sweepInterval
         let logger = service.logger
-        Task { [weak service] in
+        return Task { [weak service] in
             var lastSweep = ContinuousClock.now
             do {
                 try await service?.ready()
@@ -20,7 +22,7 @@ enum MemorySweeper {
                 } catch {
                     return // Cancelled: the process is ending.
                 }
-                guard let service else { return }
+                guard let service, !Task.isCancelled else { return }
                 do {
                     if ContinuousClock.now - lastSweep >= sweepInterval {
                         lastSweep = .now

@@ -341,6 +341,92 @@ struct PostgresMemoryStore: MemoryStore, MemoryIndexSource {
             """, [.integer(change), .integer(age.components.seconds * 1000)])
     }
 
+    // MARK: Following
+
+    func lastChange() async throws -> UInt64 {
+        let rows = try await pool.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM memory_change_seq")
+        return UInt64(max(0, rows.int64(row: 0, column: 0) ?? 0))
+    }
+
+    /// Any mode but ACCESS SHARE (which readers, searches and followers included, hold) counts
+    /// as a writer; waiting requests count too, which is only conservative.
+    private static let writersQuery = """
+        SELECT coalesce(string_agg(DISTINCT virtualtransaction, ','), '') FROM pg_locks
+        WHERE locktype = 'relation' AND mode <> 'AccessShareLock' AND pid IS DISTINCT FROM pg_backend_pid()
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND relation IN ('memory_vectors'::regclass, 'memory_vector_tombstones'::regclass)
+        """
+
+    func vectorWriters() async throws -> Set<String> {
+        let rows = try await pool.query(Self.writersQuery)
+        return Self.writerSet(rows.string(row: 0, column: 0))
+    }
+
+    private static func writerSet(_ text: String?) -> Set<String> {
+        Set((text ?? "").split(separator: ",").map(String.init))
+    }
+
+    func followChanges(after change: UInt64, pageRows: Int, apply: (MemoryChangePage) async throws -> Void)
+        async throws -> MemoryFollowRead
+    {
+        try await pool.transaction { connection in
+            _ = try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            // The first statement takes the snapshot before it runs, so pg_locks is read after it.
+            let state = try await connection.query("SELECT tombstone_horizon, (\(Self.writersQuery)) FROM memory_state")
+            guard let horizon = state.int64(row: 0, column: 0) else {
+                throw BackendError.rejected(backend: "postgres", reason: "memory_state is empty")
+            }
+            var read = MemoryFollowRead(tombstoneHorizon: UInt64(max(0, horizon)),
+                                        writers: Self.writerSet(state.string(row: 0, column: 1)), highestChange: 0)
+            guard read.tombstoneHorizon <= change else { return read }
+            // Per collection through its (collection, change_seq) index, merged in change order.
+            var cursor = change
+            while true {
+                let rows = try await connection.query("""
+                    SELECT v.change_seq, v.id, v.collection, v.embedding FROM memory_collections AS c
+                    CROSS JOIN LATERAL (
+                        SELECT change_seq, id, collection, embedding FROM memory_vectors
+                        WHERE collection = c.name AND change_seq > $1 ORDER BY change_seq LIMIT $2) AS v
+                    ORDER BY v.change_seq LIMIT $2
+                    """, [.integer(cursor), .integer(pageRows)], resultFormat: .binary)
+                var page = MemoryChangePage()
+                for row in 0..<rows.count {
+                    guard let seq = rows.int64(row: row, column: 0), let id = rows.int64(row: row, column: 1),
+                          let name = rows.string(row: row, column: 2), let bytes = rows.bytea(row: row, column: 3) else { continue }
+                    page.vectors.append((UInt64(seq), MemoryStoredVector(id: UInt64(id), collection: name,
+                                                                         vector: MemoryVectorBytes.decode(bytes))))
+                }
+                guard let last = page.vectors.last?.change else { break }
+                try await apply(page)
+                cursor = last
+                read.highestChange = max(read.highestChange, last)
+                if rows.count < pageRows { break }
+            }
+            cursor = change
+            while true {
+                let rows = try await connection.query("""
+                    SELECT t.change_seq, t.vector_id, t.collection FROM memory_collections AS c
+                    CROSS JOIN LATERAL (
+                        SELECT change_seq, vector_id, collection FROM memory_vector_tombstones
+                        WHERE collection = c.name AND change_seq > $1 ORDER BY change_seq LIMIT $2) AS t
+                    ORDER BY t.change_seq LIMIT $2
+                    """, [.integer(cursor), .integer(pageRows)], resultFormat: .binary)
+                var page = MemoryChangePage()
+                for row in 0..<rows.count {
+                    guard let seq = rows.int64(row: row, column: 0), let id = rows.int64(row: row, column: 1),
+                          let name = rows.string(row: row, column: 2) else { continue }
+                    page.tombstones.append((UInt64(seq), MemoryRemovedVector(id: UInt64(id), collection: name)))
+                }
+                guard let last = page.tombstones.last?.change else { break }
+                try await apply(page)
+                cursor = last
+                read.highestChange = max(read.highestChange, last)
+                if rows.count < pageRows { break }
+            }
+            return read
+        }
+    }
+
     // MARK: Row decoding and SQL fragments
 
     /// Expiry, prefix range and filter conditions on alias `i`, appending their parameters.

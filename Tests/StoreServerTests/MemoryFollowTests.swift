@@ -1,0 +1,149 @@
+// Two memories domain instances over one PostgreSQL, each with its own index: writes through
+// one become searchable through the other, including a write whose change number commits
+// after a higher one.
+import Foundation
+import Synchronization
+import XCTest
+import StoreClient
+import StoreServerCore
+import WireProtocol
+
+final class MemoryFollowTests: XCTestCase {
+    private static let dimension = 8
+    /// Far above the 50 ms follow interval used here, so only a broken follower fails.
+    private static let visibilityWait: Duration = .seconds(10)
+
+    private func startPair() async throws -> (MemoryTestServer, MemoryTestServer) {
+        let configure: (inout MemoryConfiguration) -> Void = { $0.followInterval = .milliseconds(50) }
+        let first = try await MemoryTestServer.start(configure)
+        let second = try await MemoryTestServer.start(configure)
+        try await first.waitUntilReady()
+        try await second.waitUntilReady()
+        return (first, second)
+    }
+
+    private func put(_ client: StoreClient, root: String, key: String, collection: String, vector: [Float]) async throws {
+        _ = try await client.putMemory(MemoryPutRequest(namespace: [root], key: key, value: "{}", collection: collection,
+                                                        vectors: [MemoryFieldVector(field: "v", vector: vector)]))
+    }
+
+    /// The keys a vector search through `client` finds nearest to `vector`.
+    private func nearestKeys(_ client: StoreClient, root: String, collection: String, vector: [Float]) async throws -> [String] {
+        try await client.searchMemories(MemorySearchRequest(namespacePrefix: [root], collection: collection, query: vector,
+                                                            limit: 10)).filter { $0.score != nil }.map(\.item.key)
+    }
+
+    /// Waits until `condition` holds, failing after `visibilityWait`.
+    private func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + Self.visibilityWait
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTFail("not within \(Self.visibilityWait): \(what)")
+    }
+
+    func testPutsDeletesAndNewCollectionsFollowAcrossInstances() async throws {
+        let (a, b) = try await startPair()
+        let root = MemoryTestData.uniqueRoot()
+        // Created through A after both loaded: B learns of it from the followed changes.
+        let collection = "c-" + root
+        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        var generator = SplitMix64(state: 11)
+        let first = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        let second = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        try await put(a.client, root: root, key: "one", collection: collection, vector: first)
+        try await eventually("A's put searchable on B") {
+            try await nearestKeys(b.client, root: root, collection: collection, vector: first).first == "one"
+        }
+        // A replacement through B: A sees the new vector and loses the old one.
+        try await put(b.client, root: root, key: "one", collection: collection, vector: second)
+        try await put(b.client, root: root, key: "two", collection: collection, vector: first)
+        try await eventually("B's replacement searchable on A") {
+            let replaced = try await nearestKeys(a.client, root: root, collection: collection, vector: second).first
+            let added = try await nearestKeys(a.client, root: root, collection: collection, vector: first).first
+            return replaced == "one" && added == "two"
+        }
+        try await a.client.deleteMemory(namespace: [root], key: "two")
+        try await eventually("A's delete gone from B") {
+            try await !nearestKeys(b.client, root: root, collection: collection, vector: first).contains("two")
+        }
+        // Clean stops end the follow loops, which would otherwise poll for the rest of the run.
+        await a.stopCleanly()
+        await b.stopCleanly()
+    }
+
+    /// The follower reads changes above its cursor; a write whose change number was taken
+    /// before a later write committed, but which commits after the follower saw that later
+    /// one, must still reach the index.
+    func testAChangeCommittingAfterAHigherOneIsStillFollowed() async throws {
+        let (a, b) = try await startPair()
+        let root = MemoryTestData.uniqueRoot()
+        let collection = "c-" + root
+        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        _ = try await nearestKeys(b.client, root: root, collection: collection, vector: [1, 0, 0, 0, 0, 0, 0, 0])
+        var generator = SplitMix64(state: 12)
+        let early = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        let late = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+
+        // A raw transaction takes its change number, then stays open.
+        let pool = try await BackendFixture.backends().postgres
+        let release = Shared(false)
+        let tookChange = Shared<Int64?>(nil)
+        let bytes = Self.littleEndianBytes(early)
+        async let held: Void = Self.insertAndHoldOpen(pool: pool, root: root, collection: collection, bytes: bytes,
+                                                      tookChange: tookChange, release: release)
+        while tookChange.get() == nil { try await Task.sleep(for: .milliseconds(10)) }
+
+        // A later change number commits first, and B follows it (so B's reads went past the
+        // held number while it was invisible).
+        try await put(a.client, root: root, key: "late", collection: collection, vector: late)
+        try await eventually("the later put searchable on B") {
+            try await nearestKeys(b.client, root: root, collection: collection, vector: late).first == "late"
+        }
+        // Several polls with the hole open: a cursor moved past it would never come back.
+        try await Task.sleep(for: .milliseconds(300))
+        let beforeCommit = try await nearestKeys(b.client, root: root, collection: collection, vector: early)
+        XCTAssertFalse(beforeCommit.contains("early"), "not committed yet")
+
+        release.set(true)
+        try await held
+        try await eventually("the earlier change, committed last, searchable on B") {
+            try await nearestKeys(b.client, root: root, collection: collection, vector: early).first == "early"
+        }
+        // A never saw it through its own writes either: it follows it the same way.
+        try await eventually("the earlier change searchable on A") {
+            try await nearestKeys(a.client, root: root, collection: collection, vector: early).first == "early"
+        }
+        // Clean stops end the follow loops, which would otherwise poll for the rest of the run.
+        await a.stopCleanly()
+        await b.stopCleanly()
+    }
+
+    /// Inserts an item with one vector in a transaction that stays open until `release`.
+    private static func insertAndHoldOpen(pool: PostgresPool, root: String, collection: String, bytes: [UInt8],
+                                          tookChange: Shared<Int64?>, release: Shared<Bool>) async throws {
+        try await pool.transaction { connection in
+            let item = try await connection.query("""
+                INSERT INTO memory_items (namespace, namespace_path, key, value, created_at, updated_at)
+                VALUES (ARRAY[$1], $1 || '.', 'early', '{}', now(), now()) RETURNING id
+                """, [.text(root)])
+            let vector = try await connection.query("""
+                INSERT INTO memory_vectors (item_id, collection, field, dimension, embedding)
+                VALUES ($1, $2, 'v', $3, $4::bytea) RETURNING change_seq
+                """, [.text(item.string(row: 0, column: 0)!), .text(collection), .integer(dimension), .bytes(bytes)])
+            tookChange.set(vector.int64(row: 0, column: 0))
+            while !release.get() { try await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+
+    /// Float32 little-endian, as `memory_vectors.embedding` stores vectors.
+    private static func littleEndianBytes(_ vector: [Float]) -> [UInt8] {
+        vector.flatMap { component -> [UInt8] in
+            let bits = component.bitPattern
+            return [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8),
+                    UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24)]
+        }
+    }
+}
+

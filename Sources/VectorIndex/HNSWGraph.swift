@@ -1,7 +1,9 @@
 // The HNSW graph and its vector storage: not thread-safe; `VectorIndex` guards it with a lock.
 
 import CacheHints
+import Dispatch
 import Foundation
+import Synchronization
 
 /// Which nodes a search may return. Every node is still traversed: a node that is filtered out
 /// or tombstoned can lead to nodes that are not, so skipping it would lose results.
@@ -55,6 +57,15 @@ final class HNSWGraph {
     var random: SeededGenerator
     /// Caller-owned sequence number saved in snapshots (the last change the index reflects).
     var watermark: UInt64 = 0
+
+    /// Set only while `appendAndLink` links new nodes on several threads; nil otherwise, so
+    /// searches and single inserts read links without any locking.
+    private var linkLocks: LinkLocks?
+    /// Guards `entryPoint` and `maxLevel` while several threads link.
+    private let entryLock = Mutex<Void>(())
+    /// A batch with fewer new nodes than this is linked on the calling thread: waking worker
+    /// threads costs about as much as a few inserts, and a few inserts gain nothing from them.
+    static let parallelLinkingMin = 16
 
     var liveCount: Int { slotByID.count }
     var deletedCount: Int { freeSlots.count }
@@ -197,6 +208,46 @@ final class HNSWGraph {
         }
     }
 
+    /// Appends new nodes and links them on `scratches.count` threads at once (one scratch per
+    /// thread). Every id must be absent from the graph and appear once; vectors are in stored
+    /// form. Free slots are not reused here (callers insert those ids with `upsert`).
+    ///
+    /// Levels are drawn in order before any linking, so they are the same as for one-by-one
+    /// inserts; the links depend on the threads' interleaving, as in hnswlib.
+    func appendAndLink(_ items: [(id: UInt64, vector: [Float])], scratches: [SearchScratch]) {
+        guard !items.isEmpty else { return }
+        reserve(slots: slotCount + items.count)
+        let firstNew = slotCount
+        for item in items {
+            let slot = appendSlot(id: item.id, level: randomLevel())
+            item.vector.withUnsafeBufferPointer { vector(slot).update(from: $0.baseAddress!, count: dimension) }
+        }
+        let end = slotCount
+        var next = firstNew
+        if entryPoint == Self.noSlot {
+            link(slot: UInt32(next), scratch: scratches[0])  // becomes the entry point
+            next += 1
+        }
+        guard scratches.count > 1 && end - next >= Self.parallelLinkingMin else {
+            for slot in next..<end { link(slot: UInt32(slot), scratch: scratches[0]) }
+            return
+        }
+        linkLocks = LinkLocks()
+        defer { linkLocks = nil }
+        let cursor = Atomic<Int>(next)
+        // Unsafe by the compiler's rules, safe by construction: until concurrentPerform returns,
+        // the threads change the graph only through linkConcurrently, under its locks.
+        nonisolated(unsafe) let graph = self
+        DispatchQueue.concurrentPerform(iterations: scratches.count) { worker in
+            let scratch = scratches[worker]
+            while true {
+                let slot = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard slot < end else { break }
+                graph.linkConcurrently(slot: UInt32(slot), scratch: scratch)
+            }
+        }
+    }
+
     /// Tombstones `id`: searches skip it, the graph still routes through it, and the slot is
     /// reused by a later insert. Returns whether the id was present.
     func remove(id: UInt64) -> Bool {
@@ -214,39 +265,67 @@ final class HNSWGraph {
             maxLevel = level
             return
         }
-        connect(slot: slot, level: level, scratch: scratch)
+        connect(slot: slot, level: level, entry: entryPoint, top: maxLevel, scratch: scratch)
         if level > maxLevel {
             maxLevel = level
             entryPoint = slot
         }
     }
 
-    /// Finds neighbours for `slot` on levels `0...min(level, maxLevel)` and links both ways.
-    private func connect(slot: UInt32, level: Int, scratch: SearchScratch) {
+    /// Links a new node while other threads link others (hnswlib's parallel insert): link lists
+    /// are read and changed under `linkLocks`; a node that raises the top level is linked
+    /// entirely under `entryLock`, so two nodes never both become the entry point.
+    private func linkConcurrently(slot: UInt32, scratch: SearchScratch) {
+        let level = Int(levels[Int(slot)])
+        let start: (entry: UInt32, top: Int)? = entryLock.withLock { _ in
+            guard level > maxLevel else { return (entryPoint, maxLevel) }
+            connect(slot: slot, level: level, entry: entryPoint, top: maxLevel, scratch: scratch)
+            entryPoint = slot
+            maxLevel = level
+            return nil
+        }
+        if let start { connect(slot: slot, level: level, entry: start.entry, top: start.top, scratch: scratch) }
+    }
+
+    /// Finds neighbours for `slot` on levels `0...min(level, top)`, starting from `entry` on
+    /// level `top`, and links both ways.
+    private func connect(slot: UInt32, level: Int, entry: UInt32, top: Int, scratch: SearchScratch) {
         let query = UnsafePointer(vector(slot))
-        var current = entryPoint
+        var current = entry
         if current == slot && slotCount > 1 {
             // The entry point itself is being re-linked; start from any other node on its top level.
-            let topLinks = links(slot, level: maxLevel)
+            let topLinks = links(slot, level: top)
             if topLinks[0] > 0 { current = topLinks[1] }
         }
         var currentDistance = distance(query, current)
-        if maxLevel > level {
-            for upper in stride(from: maxLevel, to: level, by: -1) {
-                greedyDescend(query: query, level: upper, current: &current, distance: &currentDistance)
+        if top > level {
+            for upper in stride(from: top, to: level, by: -1) {
+                greedyDescend(query: query, level: upper, current: &current, distance: &currentDistance,
+                              scratch: scratch)
             }
         }
         let admission = Admission(excluded: slot)
-        for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
+        var chosen: [(layer: Int, neighbours: [Candidate])] = []
+        for layer in stride(from: min(level, top), through: 0, by: -1) {
             var found = searchLayer(
                 query: query, entry: current, level: layer, width: parameters.constructionSearchWidth,
                 admission: admission, scratch: scratch)
             if found.isEmpty { continue }
             current = found[0].slot
-            let selected = selectNeighbours(&found, count: parameters.maxNeighbors)
+            chosen.append((layer, selectNeighbours(&found, count: parameters.maxNeighbors)))
+        }
+        // Every own list is written before the first link back to this node. Other threads can
+        // only reach the node through such a link, and one that reaches it on an upper level
+        // may start its next level's search here: an own list written later would overwrite
+        // the links that thread added. (One at a time, the order makes no difference.)
+        for (layer, selected) in chosen {
             let own = links(slot, level: layer)
-            own[0] = UInt32(selected.count)
-            for (index, neighbour) in selected.enumerated() { own[1 + index] = neighbour.slot }
+            withLinkLock(slot) {
+                own[0] = UInt32(selected.count)
+                for (index, neighbour) in selected.enumerated() { own[1 + index] = neighbour.slot }
+            }
+        }
+        for (layer, selected) in chosen {
             for neighbour in selected {
                 addLink(from: neighbour.slot, to: slot, distance: neighbour.key, level: layer)
             }
@@ -263,7 +342,7 @@ final class HNSWGraph {
         }
         vector(slot).update(from: newVector, count: dimension)
         if slotCount == 1 || entryPoint == slot && oldNeighbours.allSatisfy(\.isEmpty) { return }
-        connect(slot: slot, level: level, scratch: scratch)
+        connect(slot: slot, level: level, entry: entryPoint, top: maxLevel, scratch: scratch)
         // Nodes that linked to the old position re-choose among their links and the old
         // neighbourhood, so the region the vector left stays connected.
         for layer in 0...level {
@@ -290,8 +369,18 @@ final class HNSWGraph {
         for (index, neighbour) in selected.enumerated() { list[1 + index] = neighbour.slot }
     }
 
+    @inline(__always)
+    private func withLinkLock<Result>(_ slot: UInt32, _ body: () -> Result) -> Result {
+        guard let linkLocks else { return body() }
+        return linkLocks.withLock(slot, body)
+    }
+
     /// Adds `to` to the links of `from`, pruning with the heuristic when the list is full.
     private func addLink(from node: UInt32, to newNeighbour: UInt32, distance newDistance: Float, level: Int) {
+        withLinkLock(node) { addLinkUnlocked(from: node, to: newNeighbour, distance: newDistance, level: level) }
+    }
+
+    private func addLinkUnlocked(from node: UInt32, to newNeighbour: UInt32, distance newDistance: Float, level: Int) {
         let list = links(node, level: level)
         let count = Int(list[0])
         for index in 0..<count where list[1 + index] == newNeighbour { return }
@@ -340,11 +429,19 @@ final class HNSWGraph {
 
     /// Greedy walk on an upper level: move to any closer neighbour until none is closer.
     @inline(__always)
-    func greedyDescend(query: UnsafePointer<Float>, level: Int, current: inout UInt32, distance currentDistance: inout Float) {
+    func greedyDescend(
+        query: UnsafePointer<Float>, level: Int, current: inout UInt32, distance currentDistance: inout Float,
+        scratch: SearchScratch
+    ) {
+        let locks = linkLocks
         var changed = true
         while changed {
             changed = false
-            let list = links(current, level: level)
+            var list = links(current, level: level)
+            if let locks {
+                locks.copyLinks(of: current, from: list, into: scratch.linkCopy)
+                list = scratch.linkCopy
+            }
             let count = Int(list[0])
             var index = 1
             while index <= count {
@@ -405,11 +502,17 @@ final class HNSWGraph {
         let pendingDistances = scratch.pendingDistances
         let linkBase = level == 0 ? level0Links : nil
         let stride0 = level0Stride
+        let locks = linkLocks
+        let linkCopy = scratch.linkCopy
         while !candidates.isEmpty {
             let nearest = candidates.top
             if nearest.key > bound && (results.count >= width || !checksAdmission) { break }
             candidates.pop()
-            let list = linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level)
+            var list = linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level)
+            if let locks {
+                locks.copyLinks(of: nearest.slot, from: list, into: linkCopy)
+                list = linkCopy
+            }
             // Three passes instead of one: gather the unvisited neighbours, compute their
             // distances with each next row already on its way from memory, then update the
             // heaps. At 60 k × 384 floats the rows live in DRAM and a row is 24 cache lines, so
@@ -484,7 +587,8 @@ final class HNSWGraph {
         var currentDistance = distance(query, current)
         if maxLevel > 0 {
             for level in stride(from: maxLevel, to: 0, by: -1) {
-                greedyDescend(query: query, level: level, current: &current, distance: &currentDistance)
+                greedyDescend(query: query, level: level, current: &current, distance: &currentDistance,
+                              scratch: scratch)
             }
         }
         let found = searchLayer(

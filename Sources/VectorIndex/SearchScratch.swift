@@ -17,6 +17,9 @@ final class SearchScratch: @unchecked Sendable {
     let pendingSlots: UnsafeMutablePointer<UInt32>
     let pendingDistances: UnsafeMutablePointer<Float>
     static let pendingCapacity = 2 * VectorIndexLimits.neighborsPerNodeMax
+    /// A copy of the list being expanded, taken under `LinkLocks` during a parallel bulk insert
+    /// (`[count, neighbour…]`).
+    let linkCopy: UnsafeMutablePointer<UInt32>
 
     init(slotCount: Int) {
         visitedCapacity = max(slotCount, 64)
@@ -26,6 +29,7 @@ final class SearchScratch: @unchecked Sendable {
         results = CandidateHeap(capacity: 256)
         pendingSlots = .allocate(capacity: Self.pendingCapacity)
         pendingDistances = .allocate(capacity: Self.pendingCapacity)
+        linkCopy = .allocate(capacity: 1 + Self.pendingCapacity)
     }
 
     deinit {
@@ -34,6 +38,7 @@ final class SearchScratch: @unchecked Sendable {
         results.deallocate()
         pendingSlots.deallocate()
         pendingDistances.deallocate()
+        linkCopy.deallocate()
     }
 
     /// Starts a search over `slotCount` slots and returns the generation that marks "visited".

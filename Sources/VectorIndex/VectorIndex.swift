@@ -106,6 +106,59 @@ public final class VectorIndex: @unchecked Sendable {
         }
     }
 
+    /// Inserts or replaces many vectors in one write, linking new ids on up to `parallelism`
+    /// threads at once (as hnswlib's parallel build: each link list is read and changed under
+    /// a lock while threads link). Searches wait for the whole batch, so callers keep batches
+    /// to a few thousand vectors. Ids that replace a vector, reuse a removed one's slot or
+    /// repeat within the batch are applied one by one after the new ones, in batch order, so the
+    /// last vector given for an id wins.
+    /// - Returns: the refused items and why (see `insert(_:id:)`); every other item is stored.
+    public func insert(contentsOf items: [(id: UInt64, vector: [Float])], parallelism: Int = 1)
+        -> [(id: UInt64, error: VectorIndexError)]
+    {
+        var refused: [(id: UInt64, error: VectorIndexError)] = []
+        var stored: [(id: UInt64, vector: [Float])] = []
+        stored.reserveCapacity(items.count)
+        for item in items {
+            do {
+                stored.append((item.id, try storedForm(of: item.vector)))
+            } catch {
+                refused.append((item.id, error))
+            }
+        }
+        let threads = min(max(parallelism, 1), VectorIndexLimits.insertParallelismMax)
+        lock.withWriteLock {
+            var appended: [(id: UInt64, vector: [Float])] = []
+            var oneByOne: [(id: UInt64, vector: [Float])] = []
+            var seen = Set<UInt64>()
+            var freeSlotsLeft = graph.freeSlots.count
+            var slotsLeft = VectorIndexLimits.slotCountMax - graph.slotCount
+            for item in stored {
+                let isNew = graph.slotByID[item.id] == nil && seen.insert(item.id).inserted
+                if isNew && freeSlotsLeft == 0 && slotsLeft > 0 {
+                    appended.append(item)
+                    slotsLeft -= 1
+                } else {
+                    if isNew && freeSlotsLeft > 0 { freeSlotsLeft -= 1 }
+                    oneByOne.append(item)
+                }
+            }
+            let scratches = (0..<threads).map { _ in scratchPool.borrow(slotCount: graph.slotCount + appended.count) }
+            graph.appendAndLink(appended, scratches: scratches)
+            for scratch in scratches { scratchPool.giveBack(scratch) }
+            for item in oneByOne {
+                do throws(VectorIndexError) {
+                    try item.vector.withUnsafeBufferPointer { (buffer) throws(VectorIndexError) in
+                        try graph.upsert(id: item.id, vector: buffer.baseAddress!, scratch: writeScratch)
+                    }
+                } catch {
+                    refused.append((item.id, error))
+                }
+            }
+        }
+        return refused
+    }
+
     /// Removes `id` (a tombstone: excluded from results at once, its slot reused by a later
     /// insert). Returns whether the id was present.
     @discardableResult

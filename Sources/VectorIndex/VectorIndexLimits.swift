@@ -21,4 +21,8 @@ public enum VectorIndexLimits {
     /// Most slots (live plus tombstoned vectors). Slots are `UInt32` internally and
     /// `UInt32.max` marks "no slot".
     public static let slotCountMax = Int(UInt32.max - 1)
+
+    /// Most threads one batch insert links on. The index lives on small servers; past a core
+    /// each, extra threads only contend for the link locks.
+    public static let insertParallelismMax = 64
 }

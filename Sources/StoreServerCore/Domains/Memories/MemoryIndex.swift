@@ -31,11 +31,12 @@ final class MemoryIndex: Sendable {
     /// Applies committed changes, removals first; returns how many changed the index. Both
     /// are idempotent: an id already present is not inserted again (rows never change), an
     /// id removed before is never inserted again. `tracksRemovals` is false while loading,
-    /// when changes arrive in commit order from one read. A vector the index refuses does not
-    /// stop the others; the first refusal is thrown after all were applied.
+    /// when changes arrive in commit order from one read. New vectors go in as one batch,
+    /// linked on `parallelism` threads. A vector the index refuses does not stop the others;
+    /// the first refusal is thrown after all were applied.
     @discardableResult
     func apply(inserted: [MemoryStoredVector], removed: [(id: UInt64, change: UInt64)],
-               tracksRemovals: Bool = true) throws -> Int {
+               tracksRemovals: Bool = true, parallelism: Int = 1) throws -> Int {
         var applied = 0
         for removal in removed {
             if index.remove(id: removal.id) { applied += 1 }
@@ -43,19 +44,15 @@ final class MemoryIndex: Sendable {
                 removals.withLock { $0[removal.id] = min($0[removal.id] ?? Self.unknownChange, removal.change) }
             }
         }
-        var firstFailure: (id: UInt64, error: VectorIndexError)?
-        for vector in inserted {
-            if index.contains(id: vector.id) { continue }
-            if tracksRemovals, removals.withLock({ $0[vector.id] != nil }) { continue }
-            do {
-                try index.insert(vector.vector, id: vector.id)
-                applied += 1
-            } catch {
-                if firstFailure == nil { firstFailure = (vector.id, error) }
-            }
+        var batched = Set<UInt64>()
+        let fresh = inserted.filter { vector in
+            if index.contains(id: vector.id) || !batched.insert(vector.id).inserted { return false }
+            return !tracksRemovals || removals.withLock { $0[vector.id] == nil }
         }
-        if let firstFailure {
-            throw MemoryIndexInsertError(vectorID: firstFailure.id, underlying: firstFailure.error)
+        let refused = index.insert(contentsOf: fresh.map { (id: $0.id, vector: $0.vector) }, parallelism: parallelism)
+        applied += fresh.count - refused.count
+        if let first = refused.first {
+            throw MemoryIndexInsertError(vectorID: first.id, underlying: first.error)
         }
         return applied
     }

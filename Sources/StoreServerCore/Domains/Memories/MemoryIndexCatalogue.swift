@@ -19,6 +19,10 @@ final class MemoryIndexCatalogue: Sendable {
     /// Rows fetched per round trip while loading: large enough to amortize the query, small
     /// enough (2,000 × 1.5 KiB for 384 dimensions) to keep the result in a few MiB.
     static let loadPageRows = 2_000
+    /// Threads that link a loading page into the graph. Loading is mostly graph inserts, and at
+    /// start nothing else waits for the cores; while serving, a page still holds the index's
+    /// write lock only as long as it takes.
+    static let loadParallelism = ProcessInfo.processInfo.activeProcessorCount
     /// Progress is logged every this many vectors while loading.
     static let loadProgressInterval = 20_000
     /// How long a load waits for the vector writes in flight at its start to end. Writes take
@@ -240,7 +244,10 @@ final class MemoryIndexCatalogue: Sendable {
             guard let last = page.last else { break }
             let vectors = page.map(\.vector)
             do {
-                _ = try await workers.run { try memoryIndex.apply(inserted: vectors, removed: [], tracksRemovals: false) }
+                _ = try await workers.run {
+                    try memoryIndex.apply(inserted: vectors, removed: [], tracksRemovals: false,
+                                          parallelism: Self.loadParallelism)
+                }
             } catch let error as MemoryIndexInsertError {
                 // Puts validate vectors, so this means a row written by other means; skip it.
                 logger.error("vector skipped while loading", ["collection": name, "error": error])

@@ -2,8 +2,11 @@
 //
 // swift run -c release vector-bench --data ../shared/data [--limit N] [--ef 10,20,40,80,160]
 //   [--m 16] [--ef-construction 200] [--repeat-seconds 1] [--index-file PATH]
-//   [--kernels portable,avx2]
+//   [--kernels portable,avx2] [--build-threads 1,2]
 //
+// --build-threads builds the index once per count given, inserting in batches of
+// `buildBatchRows` as the server's loader does; searches are measured on the first build, and
+// each other build reports its recall by ef, to show the graph is as good.
 // --kernels picks the distance kernels whose searches are measured, comma-separated (default:
 // every set this CPU runs, so the portable and AVX2 figures come from one run on one graph).
 // --index-file loads the index from that snapshot when it exists (and skips the build figures),
@@ -26,6 +29,7 @@ struct Options {
     var measureSeconds = 1.0
     var indexFile: String?
     var instructionSets = KernelInstructionSet.allCases.filter(\.isSupportedByHost)
+    var buildThreads = [1, 2]
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -39,6 +43,7 @@ struct Options {
             case "--ef-construction": constructionSearchWidth = parse(value, flag)
             case "--repeat-seconds": measureSeconds = parse(value, flag)
             case "--index-file": indexFile = value
+            case "--build-threads": buildThreads = value.split(separator: ",").map { parse(String($0), flag) }
             case "--kernels":
                 instructionSets = value.split(separator: ",").map { name in
                     guard let set = KernelInstructionSet(rawValue: String(name)), set.isSupportedByHost else {
@@ -97,6 +102,13 @@ func threadCPUSeconds() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
+/// CPU time of every thread of this process, for builds on several threads.
+func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
 /// Queries per CPU-second on the calling thread, over at least `measureSeconds` of CPU time.
 func cpuThroughput(index: VectorIndex, queries: [[Float]], searchWidth: Int, measureSeconds: Double) -> Double {
     let start = threadCPUSeconds()
@@ -124,23 +136,36 @@ print("data: \(base.count) x \(dimension) base, \(queries.count) queries; M=\(op
 
 let parameters = HNSWParameters(
     maxNeighbors: options.maxNeighbors, constructionSearchWidth: options.constructionSearchWidth)
+/// Vectors per batch insert: the server's loader reads and inserts pages of 2,000 rows.
+let buildBatchRows = 2_000
+
+func buildIndex(threads: Int) throws -> VectorIndex {
+    let index = try VectorIndex(dimension: dimension, metric: .innerProduct, parameters: parameters)
+    let residentBefore = residentBytes()
+    let cpuStart = processCPUSeconds()
+    let buildTime = ContinuousClock().measure {
+        for start in stride(from: 0, to: base.count, by: buildBatchRows) {
+            let batch = (start..<min(start + buildBatchRows, base.count)).map { (id: UInt64($0), vector: base[$0]) }
+            let refused = index.insert(contentsOf: batch, parallelism: threads)
+            if let first = refused.first { fail("vector \(first.id) refused: \(first.error)") }
+        }
+    }
+    let buildCPU = processCPUSeconds() - cpuStart
+    let residentGrowth = residentBytes() - residentBefore
+    print(String(format: "build, %d thread(s): %.2f s wall, %.2f s CPU (%.0f inserts/s), resident set growth %.1f MiB (vectors alone %.1f MiB)",
+                 threads, seconds(buildTime), buildCPU, Double(base.count) / seconds(buildTime),
+                 Double(residentGrowth) / 1_048_576, Double(base.count * dimension * 4) / 1_048_576))
+    return index
+}
+
 let index: VectorIndex
 if let path = options.indexFile, FileManager.default.fileExists(atPath: path) {
     index = try VectorIndex.load(snapshotAtPath: path)
     guard index.count == base.count, index.dimension == dimension else { fail("\(path) holds another data set") }
     print("build: skipped, index loaded from \(path)")
 } else {
-    index = try VectorIndex(dimension: dimension, metric: .innerProduct, parameters: parameters)
-    let residentBefore = residentBytes()
-    let buildCPUStart = threadCPUSeconds()
-    let buildTime = try ContinuousClock().measure {
-        for (row, vector) in base.enumerated() { try index.insert(vector, id: UInt64(row)) }
-    }
-    let buildCPU = threadCPUSeconds() - buildCPUStart
-    let residentGrowth = residentBytes() - residentBefore
-    print(String(format: "build: %.2f s wall, %.2f s CPU (%.0f inserts/s), resident set growth %.1f MiB (vectors alone %.1f MiB)",
-                 seconds(buildTime), buildCPU, Double(base.count) / seconds(buildTime),
-                 Double(residentGrowth) / 1_048_576, Double(base.count * dimension * 4) / 1_048_576))
+    guard let firstThreads = options.buildThreads.first else { fail("--build-threads needs a count") }
+    index = try buildIndex(threads: firstThreads)
     if let path = options.indexFile { try index.writeSnapshot(toPath: path) }
 }
 let clock = ContinuousClock()
@@ -156,6 +181,23 @@ let exactTime = try clock.measure {
     for query in queries { _ = try index.exactNearest(to: query, count: 10) }
 }
 print(String(format: "exact scan: %.0f queries/s single-threaded", Double(queries.count) / seconds(exactTime)))
+
+func recall(of index: VectorIndex, searchWidth: Int) throws -> Double {
+    var found = 0
+    for (position, query) in queries.enumerated() {
+        let hits = Set(try index.nearest(to: query, count: 10, searchWidth: searchWidth).map(\.id))
+        found += truth[position].filter { hits.contains($0) }.count
+    }
+    return Double(found) / Double(queries.count * 10)
+}
+
+if options.indexFile == nil {
+    for threads in options.buildThreads.dropFirst() {
+        let other = try buildIndex(threads: threads)
+        let recalls = try options.searchWidths.map { String(format: "ef %d: %.4f", $0, try recall(of: other, searchWidth: $0)) }
+        print("  recall@10 of that graph: \(recalls.joined(separator: ", "))")
+    }
+}
 
 /// Runs every query `passes` times on `threads` threads; returns queries per second.
 func throughput(index: VectorIndex, queries: [[Float]], searchWidth: Int, threads: Int, measureSeconds: Double)
@@ -192,19 +234,14 @@ for instructionSet in options.instructionSets {
     let measured = instructionSet == index.instructionSet
         ? index : try VectorIndex.load(snapshot: snapshot, instructionSet: instructionSet)
     for searchWidth in options.searchWidths {
-        var found = 0
-        for (position, query) in queries.enumerated() {
-            let hits = Set(try measured.nearest(to: query, count: 10, searchWidth: searchWidth).map(\.id))
-            found += truth[position].filter { hits.contains($0) }.count
-        }
-        let recall = Double(found) / Double(queries.count * 10)
+        let measuredRecall = try recall(of: measured, searchWidth: searchWidth)
         let cpu = cpuThroughput(index: measured, queries: queries, searchWidth: searchWidth,
                                 measureSeconds: options.measureSeconds)
         let single = throughput(index: measured, queries: queries, searchWidth: searchWidth, threads: 1,
                                 measureSeconds: options.measureSeconds)
         let double = throughput(index: measured, queries: queries, searchWidth: searchWidth, threads: 2,
                                 measureSeconds: options.measureSeconds)
-        print(String(format: "| %@ | %d | %.4f | %.0f | %.0f | %.0f |", instructionSet.rawValue, searchWidth, recall,
+        print(String(format: "| %@ | %d | %.4f | %.0f | %.0f | %.0f |", instructionSet.rawValue, searchWidth, measuredRecall,
                      cpu, single, double))
     }
 }

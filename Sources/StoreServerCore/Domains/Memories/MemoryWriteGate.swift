@@ -1,5 +1,6 @@
-// Lets memory writes run concurrently while a snapshot waits for all of them to finish, so the
-// snapshot's change watermark covers every write the index has seen and none in flight.
+// Lets memory writes run concurrently, while loading the index of a collection this server has
+// not seen yet waits for all of them to finish: no write can commit between the load's read of
+// PostgreSQL and the index's registration, where it would reach neither.
 
 actor MemoryWriteGate {
     private var writers = 0
@@ -7,7 +8,7 @@ actor MemoryWriteGate {
     private var waitingWriters: [CheckedContinuation<Void, Never>] = []
     private var waitingExclusive: [CheckedContinuation<Void, Never>] = []
 
-    /// Runs a write (PostgreSQL commit plus index update) that a snapshot must not split.
+    /// Runs a write (PostgreSQL commit plus index update) that a collection load must not split.
     nonisolated func write<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await enterWrite()
         do {

@@ -1,11 +1,11 @@
 // Two memories domain instances over one PostgreSQL, each with its own index: writes through
 // one become searchable through the other, including a write whose change number commits
-// after a higher one.
+// after a higher one, and a follower that fell behind pruned tombstones reloads.
 import Foundation
 import Synchronization
 import XCTest
 import StoreClient
-import StoreServerCore
+@testable import StoreServerCore
 import WireProtocol
 
 final class MemoryFollowTests: XCTestCase {
@@ -116,6 +116,60 @@ final class MemoryFollowTests: XCTestCase {
             try await nearestKeys(a.client, root: root, collection: collection, vector: early).first == "early"
         }
         // Clean stops end the follow loops, which would otherwise poll for the rest of the run.
+        await a.stopCleanly()
+        await b.stopCleanly()
+    }
+
+    /// A follower that falls behind pruned tombstones cannot know which vectors they removed;
+    /// it must reload rather than keep serving a deleted item.
+    func testAFollowerBehindPrunedTombstonesReloads() async throws {
+        let (a, b) = try await startPair()
+        let root = MemoryTestData.uniqueRoot()
+        let collection = "c-" + root
+        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        var generator = SplitMix64(state: 13)
+        let gone = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        let kept = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        try await put(a.client, root: root, key: "gone", collection: collection, vector: gone)
+        try await put(a.client, root: root, key: "kept", collection: collection, vector: kept)
+        try await eventually("both puts searchable on B") {
+            let first = try await nearestKeys(b.client, root: root, collection: collection, vector: gone).first
+            let second = try await nearestKeys(b.client, root: root, collection: collection, vector: kept).first
+            return first == "gone" && second == "kept"
+        }
+
+        // The delete and the pruning of its tombstone commit together, so no follower can
+        // read the tombstone: only the raised horizon tells B it missed something.
+        let pool = try await BackendFixture.backends().postgres
+        try await pool.transaction { connection in
+            _ = try await connection.query("DELETE FROM memory_items WHERE namespace_path = $1 || '.' AND key = 'gone'",
+                                           [.text(root)])
+            _ = try await connection.query("""
+                WITH pruned AS (DELETE FROM memory_vector_tombstones WHERE collection = $1 RETURNING change_seq)
+                UPDATE memory_state SET tombstone_horizon = GREATEST(tombstone_horizon, (SELECT max(change_seq) FROM pruned))
+                """, [.text(collection)])
+        }
+
+        try await eventually("B reloads and no longer finds the deleted item") {
+            let reloaded = b.log.collected.contains { $0.contains("memory index reloaded") }
+            let found = try await nearestKeys(b.client, root: root, collection: collection, vector: gone)
+            return reloaded && !found.contains("gone") && found.first == "kept"
+        }
+        XCTAssertTrue(b.log.collected.contains { $0.contains("behind the tombstone horizon") })
+        await a.stopCleanly()
+        await b.stopCleanly()
+    }
+
+    /// The follow age gauge restarts at every completed poll, so with a 50 ms interval it
+    /// stays far below the time the servers have been running.
+    func testFollowAgeGaugeTracksCompletedPolls() async throws {
+        let (a, b) = try await startPair()
+        try await Task.sleep(for: .milliseconds(1_200))
+        for server in [a, b] {
+            let age = server.metrics.gaugeValues().first { $0.name == "memory_follow_age_seconds" }?.value
+            XCTAssertNotNil(age)
+            XCTAssertLessThan(age ?? .infinity, 0.6, "polls every 50 ms, running for more than 1.2 s")
+        }
         await a.stopCleanly()
         await b.stopCleanly()
     }

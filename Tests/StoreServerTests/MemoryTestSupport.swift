@@ -21,6 +21,8 @@ struct MemoryTestServer {
     /// The domain's clean-stop work (the final snapshot), run by `stopCleanly()` only, so
     /// `stop()` still leaves the index as a crash would.
     let stopActions: StopActions
+    /// The gauges and counters the domain registered.
+    let metrics: OperationMetrics
 
     /// A fresh domain instance (its own index, loaded from PostgreSQL) behind a new server.
     static func start(_ adjust: (inout MemoryConfiguration) -> Void = { _ in }) async throws -> MemoryTestServer {
@@ -38,7 +40,8 @@ struct MemoryTestServer {
         let server = Server(configuration: configuration, router: router, healthSources: [], logger: backends.logger)
         _ = try server.start()
         let client = StoreClient(configuration: ClientConfiguration(port: server.port))
-        return MemoryTestServer(server: server, client: client, log: log, stopActions: stopActions)
+        return MemoryTestServer(server: server, client: client, log: log, stopActions: stopActions,
+                                metrics: backends.metrics)
     }
 
     /// Waits for the index to be loaded (the background task starts loading at once).

@@ -29,6 +29,11 @@ public enum MemoryDomain {
         backends.metrics.registerGauge("memory_index_vectors", help: "Vectors in the in-process memory index, all collections.") {
             Double(catalogue.totalVectorCount)
         }
+        let follower = service.follower
+        backends.metrics.registerGauge("memory_follow_age_seconds",
+                                       help: "Seconds since this server's memory index last caught up with every committed write.") {
+            follower.followAge / .seconds(1)
+        }
         let background = MemorySweeper.start(service)
         let following = MemoryIndexFollower.start(service)
         backends.stopActions.add("memories") {

@@ -11,6 +11,9 @@ final class MemoryIndexFollower: Sendable {
         var cursor = MemoryFollowCursor(confirmed: 0)
         /// The catalogue load the cursor belongs to; a newer load replaces it.
         var generation = -1
+        /// When the last poll that completed began: every change committed before it is in
+        /// the index. Until a poll completes, when the follower was made.
+        var caughtUpAt = ContinuousClock.now
     }
 
     /// Rows per page of a follow read: the same bound as loading, for the same reason.
@@ -32,10 +35,16 @@ final class MemoryIndexFollower: Sendable {
     /// Whether an earlier read still waits for its writers to end before the cursor can move.
     var hasPending: Bool { state.withLock { $0.cursor.hasPending } }
 
+    /// How stale this server's index may be with respect to writes through other servers:
+    /// the time since the start of the last poll that completed. It grows without bound
+    /// while polls fail (PostgreSQL down), which is what an alert should watch.
+    var followAge: Duration { ContinuousClock.now - state.withLock { $0.caughtUpAt } }
+
     /// One poll: (a) which writers run now, (b) read and apply every change above the cursor,
     /// then move the cursor to the newest earlier read whose writers have all ended. The
     /// index must be loaded.
     func poll() async throws {
+        let began = ContinuousClock.now
         var (cursor, generation) = state.withLock { ($0.cursor, $0.generation) }
         let loaded = catalogue.loadGeneration
         if generation != loaded {
@@ -55,7 +64,10 @@ final class MemoryIndexFollower: Sendable {
             logger.warning("memory follower behind the tombstone horizon; reloading the indexes",
                            ["followed_through": cursor.confirmed, "horizon": read.tombstoneHorizon])
             try await catalogue.reload()
-            state.withLock { $0.generation = -1 }
+            state.withLock {
+                $0.generation = -1
+                $0.caughtUpAt = began
+            }
             return
         }
         if !unknown.isEmpty {
@@ -71,6 +83,8 @@ final class MemoryIndexFollower: Sendable {
         state.withLock { state in
             state.cursor = final
             state.generation = generation
+            // Skipped changes of unknown collections are read only by the next poll.
+            if unknown.isEmpty { state.caughtUpAt = began }
         }
         if applied > 0 {
             logger.debug("followed memory changes", ["applied": applied, "followed_through": final.confirmed])

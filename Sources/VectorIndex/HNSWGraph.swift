@@ -63,6 +63,13 @@ final class HNSWGraph {
     private var linkLocks: LinkLocks?
     /// Guards `entryPoint` and `maxLevel` while several threads link.
     private let entryLock = Mutex<Void>(())
+    /// Rows the exact scan asks for ahead of the one it computes. The hardware prefetcher
+    /// alone stops at every 4 KiB page, and a 384-dimension row is 1.5 KiB: measured on the
+    /// 60 k benchmark, 146 queries/s without, 260-310 with 2, 4 or 8 rows ahead.
+    static let exactScanPrefetchRows = 4
+    /// Slots a filtered exact scan checks before reading the matching rows: enough to keep the
+    /// prefetch ahead, small enough for the stack (1 KiB).
+    static let exactScanChunkRows = 256
     /// A batch with fewer new nodes than this is linked on the calling thread: waking worker
     /// threads costs about as much as a few inserts, and a few inserts gain nothing from them.
     static let parallelLinkingMin = 16
@@ -602,15 +609,46 @@ final class HNSWGraph {
         guard count > 0 else { return [] }
         var heap = CandidateHeap(capacity: count + 1)  // negated keys: top is the farthest kept
         defer { heap.deallocate() }
-        for slotIndex in 0..<slotCount {
-            let slot = UInt32(slotIndex)
-            if isDeleted(slot) { continue }
-            if let filter, !filter(externalIDs[slotIndex]) { continue }
+        let rowBytes = dimension &* MemoryLayout<Float>.stride
+        @inline(__always) func consider(_ slot: UInt32) {
             let slotDistance = distance(query, slot)
             if heap.count < count {
                 heap.push(Candidate(key: -slotDistance, slot: slot))
             } else if slotDistance < -heap.top.key {
                 heap.replaceTop(Candidate(key: -slotDistance, slot: slot))
+            }
+        }
+        if let filter {
+            // The filter runs first, a chunk of slots at a time, so that only rows that pass
+            // are read (and prefetched): a selective filter, the reason this scan runs, then
+            // costs the filter calls plus the matching rows, not the whole array.
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.exactScanChunkRows) { chunk in
+                var nextSlot = 0
+                while nextSlot < slotCount {
+                    var matched = 0
+                    while matched < chunk.count, nextSlot < slotCount {
+                        let slot = UInt32(nextSlot)
+                        nextSlot &+= 1
+                        if !isDeleted(slot), filter(externalIDs[Int(slot)]) {
+                            chunk[matched] = slot
+                            matched &+= 1
+                        }
+                    }
+                    for position in 0..<matched {
+                        if position &+ Self.exactScanPrefetchRows < matched {
+                            prefetchRow(chunk[position &+ Self.exactScanPrefetchRows], bytes: rowBytes)
+                        }
+                        consider(chunk[position])
+                    }
+                }
+            }
+        } else {
+            for slotIndex in 0..<slotCount {
+                let slot = UInt32(slotIndex)
+                if slotIndex &+ Self.exactScanPrefetchRows < slotCount {
+                    prefetchRow(slot &+ UInt32(Self.exactScanPrefetchRows), bytes: rowBytes)
+                }
+                if !isDeleted(slot) { consider(slot) }
             }
         }
         var sorted = [Candidate](repeating: Candidate(key: 0, slot: 0), count: heap.count)

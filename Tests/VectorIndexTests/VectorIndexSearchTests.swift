@@ -6,21 +6,30 @@ import XCTest
 final class VectorIndexSearchTests: XCTestCase {
     func testExactSearchMatchesBruteForce() throws {
         var data = TestData(seed: 1)
-        let vectors = data.vectors(200, dimension: 8)
+        // More than one filtered chunk (256 slots) of matches, and removed ids in between.
+        let vectors = data.vectors(1_000, dimension: 8)
         let index = try VectorIndex(dimension: 8, metric: .squaredEuclidean)
         for (id, vector) in vectors.enumerated() { try index.insert(vector, id: UInt64(id)) }
+        let removed = Set<UInt64>((0..<1_000).filter { $0 % 7 == 0 }.map(UInt64.init))
+        for id in removed { XCTAssertTrue(index.remove(id: id)) }
         let query = data.vector(dimension: 8)
         var scored: [(id: UInt64, distance: Float)] = []
-        for (id, vector) in vectors.enumerated() {
+        for (id, vector) in vectors.enumerated() where !removed.contains(UInt64(id)) {
             var sum: Float = 0
             for (a, b) in zip(vector, query) { sum += (a - b) * (a - b) }
             scored.append((UInt64(id), sum))
         }
-        let expected = scored.sorted { $0.distance < $1.distance }.prefix(5)
-        let found = try index.exactNearest(to: query, count: 5)
-        XCTAssertEqual(found.map(\.id), expected.map(\.id))
-        for (result, reference) in zip(found, expected) {
-            XCTAssertEqual(result.distance, reference.distance, accuracy: 1e-4)
+        let ranked = scored.sorted { $0.distance < $1.distance }
+        let filters: [(name: String, admits: (UInt64) -> Bool)] = [
+            ("none", { _ in true }), ("a third", { $0 % 3 == 0 }), ("the last ten ids", { $0 >= 990 }), ("removed only", { $0 == 7 }),
+        ]
+        for (name, admits) in filters {
+            let expected = ranked.filter { admits($0.id) }.prefix(20)
+            let found = try index.exactNearest(to: query, count: 20, filter: name == "none" ? nil : admits)
+            XCTAssertEqual(found.map(\.id), expected.map(\.id), name)
+            for (result, reference) in zip(found, expected) {
+                XCTAssertEqual(result.distance, reference.distance, accuracy: 1e-4, name)
+            }
         }
     }
 

@@ -21,6 +21,11 @@ enum BackendFixture {
         configuration.databaseURL = databaseURL
         configuration.redisURL = redisURL
         configuration.redisKeyPrefix = "agentstore-test-\(getpid()):"
+        // Fixture servers are shut down without their domains' stop actions, so each one's
+        // memory follow loop would poll for the rest of the run, and reload every index when
+        // MemoryFollowTests prunes tombstones under them. Tests of following start their own
+        // instances with a short interval.
+        configuration.memoryFollowInterval = .seconds(3_600)
         let logger = Logger(subsystem: "test-backends", minimumLevel: .error, sink: CollectingSink())
         return try await BackendLauncher.start(configuration: configuration, logger: logger).backends
     }

@@ -1,6 +1,7 @@
 // Two memories domain instances over one PostgreSQL, each with its own index: writes through
 // one become searchable through the other, including a write whose change number commits
-// after a higher one, and a follower that fell behind pruned tombstones reloads.
+// after a higher one, and a follower that fell behind pruned tombstones reloads (once, even
+// with a writer stuck open).
 import Foundation
 import Synchronization
 import XCTest
@@ -33,14 +34,15 @@ final class MemoryFollowTests: XCTestCase {
                                                             limit: 10)).filter { $0.score != nil }.map(\.item.key)
     }
 
-    /// Waits until `condition` holds, failing after `visibilityWait`.
-    private func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + Self.visibilityWait
+    /// Waits until `condition` holds, failing after `limit`.
+    private func eventually(_ what: String, within limit: Duration = visibilityWait,
+                            _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        XCTFail("not within \(Self.visibilityWait): \(what)")
+        XCTFail("not within \(limit): \(what)")
     }
 
     func testPutsDeletesAndNewCollectionsFollowAcrossInstances() async throws {
@@ -141,21 +143,60 @@ final class MemoryFollowTests: XCTestCase {
         // The delete and the pruning of its tombstone commit together, so no follower can
         // read the tombstone: only the raised horizon tells B it missed something.
         let pool = try await BackendFixture.backends().postgres
-        try await pool.transaction { connection in
-            _ = try await connection.query("DELETE FROM memory_items WHERE namespace_path = $1 || '.' AND key = 'gone'",
-                                           [.text(root)])
-            _ = try await connection.query("""
-                WITH pruned AS (DELETE FROM memory_vector_tombstones WHERE collection = $1 RETURNING change_seq)
-                UPDATE memory_state SET tombstone_horizon = GREATEST(tombstone_horizon, (SELECT max(change_seq) FROM pruned))
-                """, [.text(collection)])
-        }
+        try await Self.deleteAndPruneTogether(pool: pool, root: root, key: "gone", collection: collection)
 
-        try await eventually("B reloads and no longer finds the deleted item") {
+        // A reload rebuilds every collection of the shared test database (2 s in a debug build
+        // when this was written), so it gets longer than a poll.
+        try await eventually("B reloads and no longer finds the deleted item", within: .seconds(60)) {
             let reloaded = b.log.collected.contains { $0.contains("memory index reloaded") }
             let found = try await nearestKeys(b.client, root: root, collection: collection, vector: gone)
             return reloaded && !found.contains("gone") && found.first == "kept"
         }
         XCTAssertTrue(b.log.collected.contains { $0.contains("behind the tombstone horizon") })
+        await a.stopCleanly()
+        await b.stopCleanly()
+    }
+
+    /// A reload whose fence cannot settle, because a transaction holding a vector write lock
+    /// stays open, must still start the follower at the tombstone horizon: below it, every poll
+    /// would reload everything again for as long as that transaction lasts.
+    func testAReloadWithAWriterStuckOpenReloadsOnce() async throws {
+        let (a, b) = try await startPair()
+        let root = MemoryTestData.uniqueRoot()
+        let collection = "c-" + root
+        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        var generator = SplitMix64(state: 14)
+        let gone = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        let early = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
+        try await put(a.client, root: root, key: "gone", collection: collection, vector: gone)
+        try await eventually("the put searchable on B") {
+            try await nearestKeys(b.client, root: root, collection: collection, vector: gone).first == "gone"
+        }
+
+        let pool = try await BackendFixture.backends().postgres
+        let locked = Shared(false)
+        let release = Shared(false)
+        async let held: Void = Self.lockThenInsert(pool: pool, root: root, collection: collection,
+                                                   bytes: Self.littleEndianBytes(early), locked: locked, release: release)
+        while !locked.get() { try await Task.sleep(for: .milliseconds(10)) }
+        try await Self.deleteAndPruneTogether(pool: pool, root: root, key: "gone", collection: collection)
+
+        // The fence waits MemoryIndexCatalogue.fenceWaitMax (10 s) for the open writer first.
+        try await eventually("B reloads despite the open writer", within: .seconds(60)) {
+            b.log.collected.contains { $0.contains("memory index reloaded") }
+        }
+        try await Task.sleep(for: .milliseconds(500))  // 10 polls with the writer still open
+        XCTAssertEqual(b.log.collected.filter { $0.contains("behind the tombstone horizon") }.count, 1)
+        XCTAssertTrue(b.log.collected.contains { $0.contains("did not end") })
+        let afterReload = try await nearestKeys(b.client, root: root, collection: collection, vector: gone)
+        XCTAssertFalse(afterReload.contains("gone"))
+
+        // The stuck writer's item, committed last, is still followed from the horizon.
+        release.set(true)
+        try await held
+        try await eventually("the held insert searchable on B") {
+            try await nearestKeys(b.client, root: root, collection: collection, vector: early).first == "early"
+        }
         await a.stopCleanly()
         await b.stopCleanly()
     }
@@ -172,6 +213,38 @@ final class MemoryFollowTests: XCTestCase {
         }
         await a.stopCleanly()
         await b.stopCleanly()
+    }
+
+    /// Deletes an item and prunes its vector's tombstone in one transaction, raising the
+    /// tombstone horizon past a change no follower can have read.
+    private static func deleteAndPruneTogether(pool: PostgresPool, root: String, key: String, collection: String) async throws {
+        try await pool.transaction { connection in
+            _ = try await connection.query("DELETE FROM memory_items WHERE namespace_path = $1 || '.' AND key = $2",
+                                           [.text(root), .text(key)])
+            _ = try await connection.query("""
+                WITH pruned AS (DELETE FROM memory_vector_tombstones WHERE collection = $1 RETURNING change_seq)
+                UPDATE memory_state SET tombstone_horizon = GREATEST(tombstone_horizon, (SELECT max(change_seq) FROM pruned))
+                """, [.text(collection)])
+        }
+    }
+
+    /// Holds a vector write lock, as a writer in flight does, until `release`; only then takes
+    /// its change numbers (above any horizon raised meanwhile) by inserting the item `early`.
+    private static func lockThenInsert(pool: PostgresPool, root: String, collection: String, bytes: [UInt8],
+                                       locked: Shared<Bool>, release: Shared<Bool>) async throws {
+        try await pool.transaction { connection in
+            _ = try await connection.query("LOCK TABLE memory_vectors IN ROW EXCLUSIVE MODE")
+            locked.set(true)
+            while !release.get() { try await Task.sleep(for: .milliseconds(10)) }
+            let item = try await connection.query("""
+                INSERT INTO memory_items (namespace, namespace_path, key, value, created_at, updated_at)
+                VALUES (ARRAY[$1], $1 || '.', 'early', '{}', now(), now()) RETURNING id
+                """, [.text(root)])
+            _ = try await connection.query("""
+                INSERT INTO memory_vectors (item_id, collection, field, dimension, embedding)
+                VALUES ($1, $2, 'v', $3, $4::bytea)
+                """, [.text(item.string(row: 0, column: 0)!), .text(collection), .integer(dimension), .bytes(bytes)])
+        }
     }
 
     /// Inserts an item with one vector in a transaction that stays open until `release`.

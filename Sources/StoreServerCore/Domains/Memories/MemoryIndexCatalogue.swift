@@ -137,7 +137,7 @@ final class MemoryIndexCatalogue: Sendable {
         while !writers.isEmpty {
             if try await source.vectorWriters().isDisjoint(with: writers) { break }
             guard ContinuousClock.now < deadline else {
-                logger.warning("transactions writing memory vectors did not end; the follower reads every change once",
+                logger.warning("transactions writing memory vectors did not end; the follower reads every change above the tombstone horizon once",
                                ["writers": writers.count])
                 return nil
             }
@@ -183,9 +183,13 @@ final class MemoryIndexCatalogue: Sendable {
     }
 
     private func loadAll() async throws -> (indexes: [String: MemoryIndex], rebuilt: Bool, fence: UInt64) {
-        // Fallback 0: the follower then reads every change once, which is slow but correct.
-        let fence = try await settledFence() ?? 0
+        let settled = try await settledFence()
         let database = try await source.indexState()
+        // Without a settled fence, the tombstone horizon: every change at or below it was final
+        // before the owner pruned up to it (its follow cursor had passed it), so the reads below
+        // include them, and the follower reads the rest once. Not 0: a cursor below the horizon
+        // would make the follower reload again at once, for as long as the stuck writer lasts.
+        let fence = settled ?? database.tombstoneHorizon
         let collections = try await source.collections()
         var loaded: [String: MemoryIndex] = [:]
         var rebuilt = false

@@ -194,8 +194,7 @@ final class LoadLoop: @unchecked Sendable {
             guard connection.input.count - base >= FrameHeader.byteCount + bodyLength else { break }
             if flags & FrameFlags.error.rawValue != 0 {
                 let body = Array(connection.input[(base + FrameHeader.byteCount)..<(base + FrameHeader.byteCount + bodyLength)])
-                // The run fails either way; the decoded body only adds detail, "?" stands in for an undecodable one.
-                let detail = (try? ErrorBody.decode(body: body))?.description ?? "?"
+                let detail = (try? ErrorBody.decode(body: body))?.description ?? "?"  // detail only: the run fails either way
                 throw LoadError("server answered with an error: \(detail)")
             }
             connection.inputStart += FrameHeader.byteCount + bodyLength

@@ -227,8 +227,7 @@ final class ProtocolSession: ConnectionEvents, @unchecked Sendable {
             guard frame.opcode == .ping, frame.requestID == 0 else {
                 throw ProtocolViolation(.malformedFrame, "clients may send responses only to server pings")
             }
-            // A malformed answer simply does not count as the answer; the ping then times out.
-            if let payload = try? PingMessage.decode(body: frame.body).payload, payload == serverPingPayload {
+            if let payload = try? PingMessage.decode(body: frame.body).payload, payload == serverPingPayload {  // malformed: not the answer, the ping times out
                 serverPingSentAt = nil
             }
             return

@@ -150,8 +150,7 @@ public final class ManagedRedis: Sendable {
             } catch {
                 lastError = error
             }
-            // Not cancellable here (no caller cancels a start), so the error is moot.
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: .milliseconds(20))  // only cancellation throws, and no caller cancels a start
         }
         throw .unavailable(backend: "redis",
                            reason: "redis-server did not answer PING in time: \(lastError.map { "\($0)" } ?? "")",
@@ -162,8 +161,7 @@ public final class ManagedRedis: Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline { return false }
-            // Not cancellable here; the loop is bounded by the deadline anyway.
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(10))  // only cancellation throws; the deadline bounds the loop anyway
         }
         return true
     }

@@ -190,8 +190,7 @@ public final class RedisPool: Sendable {
                 // The waiter gives up after `acquireTimeout`; a grant that came first wins
                 // because whoever removes the waiter from the list resumes it.
                 Task { [weak self] in
-                    // Cancellation cannot happen (nobody holds this task), so the error is moot.
-                    try? await Task.sleep(for: timeout)
+                    try? await Task.sleep(for: timeout)  // only cancellation throws, and nobody holds this task
                     self?.expireWaiter(id: id, error: .poolExhausted(backend: backend))
                 }
             }

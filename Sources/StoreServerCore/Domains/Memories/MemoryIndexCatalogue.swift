@@ -71,15 +71,13 @@ final class MemoryIndexCatalogue: Sendable {
         guard !inserted.isEmpty || !removed.isEmpty else { return }
         let page = MemoryChangePage(vectors: inserted.map { (MemoryIndex.unknownChange, $0) },
                                     tombstones: removed.map { (MemoryIndex.unknownChange, $0) })
-        // Never throws: the closure reports its own failures.
-        _ = try? await workers.run { self.applyNow(page) }
+        _ = try? await workers.run { self.applyNow(page) }  // never throws: applyNow reports its own failures
     }
 
     /// Applies changes the follower read; returns how many changed an index and the names of
     /// collections this server has no index for (their changes were skipped).
     func applyFollowed(_ page: MemoryChangePage) async -> (applied: Int, unknownCollections: Set<String>) {
-        // Never throws: the closure reports its own failures.
-        (try? await workers.run { self.applyNow(page) }) ?? (0, [])
+        (try? await workers.run { self.applyNow(page) }) ?? (0, [])  // never throws: applyNow reports its own failures
     }
 
     /// Removals first, then inserts, per collection (ids are never reused, so the order between

@@ -61,8 +61,7 @@ enum MemoryJSON {
     }
 
     private static func parse(_ text: String) -> Any? {
-        // A parse failure is reported by the caller as invalid_argument; the error text of
-        // JSONSerialization adds nothing a client can act on.
-        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        // JSONSerialization's error text adds nothing a client can act on.
+        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])  // nil: the caller answers invalid_argument
     }
 }

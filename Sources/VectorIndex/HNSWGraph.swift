@@ -376,6 +376,16 @@ final class HNSWGraph {
         for (index, neighbour) in selected.enumerated() { list[1 + index] = neighbour.slot }
     }
 
+    /// `list` itself, or while threads link (`locks` set) a copy taken under its lock, so a
+    /// search reads one consistent list.
+    @inline(__always)
+    private static func stable(_ list: UnsafeMutablePointer<UInt32>, of slot: UInt32, locks: LinkLocks?,
+                               copy: UnsafeMutablePointer<UInt32>) -> UnsafeMutablePointer<UInt32> {
+        guard let locks else { return list }
+        locks.copyLinks(of: slot, from: list, into: copy)
+        return copy
+    }
+
     @inline(__always)
     private func withLinkLock<Result>(_ slot: UInt32, _ body: () -> Result) -> Result {
         guard let linkLocks else { return body() }
@@ -444,11 +454,7 @@ final class HNSWGraph {
         var changed = true
         while changed {
             changed = false
-            var list = links(current, level: level)
-            if let locks {
-                locks.copyLinks(of: current, from: list, into: scratch.linkCopy)
-                list = scratch.linkCopy
-            }
+            let list = Self.stable(links(current, level: level), of: current, locks: locks, copy: scratch.linkCopy)
             let count = Int(list[0])
             var index = 1
             while index <= count {
@@ -515,11 +521,8 @@ final class HNSWGraph {
             let nearest = candidates.top
             if nearest.key > bound && (results.count >= width || !checksAdmission) { break }
             candidates.pop()
-            var list = linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level)
-            if let locks {
-                locks.copyLinks(of: nearest.slot, from: list, into: linkCopy)
-                list = linkCopy
-            }
+            let list = Self.stable(linkBase.map { $0 + Int(nearest.slot) &* stride0 } ?? links(nearest.slot, level: level),
+                                   of: nearest.slot, locks: locks, copy: linkCopy)
             // Three passes instead of one: gather the unvisited neighbours, compute their
             // distances with each next row already on its way from memory, then update the
             // heaps. At 60 k × 384 floats the rows live in DRAM and a row is 24 cache lines, so

@@ -28,6 +28,16 @@ final class MemoryFollowTests: XCTestCase {
                                                         vectors: [MemoryFieldVector(field: "v", vector: vector)]))
     }
 
+    /// Two instances, a namespace root no other test uses, and a collection created through
+    /// the first one after both loaded (so the second learns of it from followed changes).
+    private func startPairWithCollection() async throws -> (MemoryTestServer, MemoryTestServer, String, String) {
+        let (a, b) = try await startPair()
+        let root = MemoryTestData.uniqueRoot()
+        let collection = "c-" + root
+        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        return (a, b, root, collection)
+    }
+
     /// The keys a vector search through `client` finds nearest to `vector`.
     private func nearestKeys(_ client: StoreClient, root: String, collection: String, vector: [Float]) async throws -> [String] {
         try await client.searchMemories(MemorySearchRequest(namespacePrefix: [root], collection: collection, query: vector,
@@ -46,11 +56,8 @@ final class MemoryFollowTests: XCTestCase {
     }
 
     func testPutsDeletesAndNewCollectionsFollowAcrossInstances() async throws {
-        let (a, b) = try await startPair()
-        let root = MemoryTestData.uniqueRoot()
-        // Created through A after both loaded: B learns of it from the followed changes.
-        let collection = "c-" + root
-        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        // The collection is created through A: B learns of it from the followed changes.
+        let (a, b, root, collection) = try await startPairWithCollection()
         var generator = SplitMix64(state: 11)
         let first = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
         let second = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
@@ -79,10 +86,7 @@ final class MemoryFollowTests: XCTestCase {
     /// before a later write committed, but which commits after the follower saw that later
     /// one, must still reach the index.
     func testAChangeCommittingAfterAHigherOneIsStillFollowed() async throws {
-        let (a, b) = try await startPair()
-        let root = MemoryTestData.uniqueRoot()
-        let collection = "c-" + root
-        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        let (a, b, root, collection) = try await startPairWithCollection()
         _ = try await nearestKeys(b.client, root: root, collection: collection, vector: [1, 0, 0, 0, 0, 0, 0, 0])
         var generator = SplitMix64(state: 12)
         let early = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
@@ -125,10 +129,7 @@ final class MemoryFollowTests: XCTestCase {
     /// A follower that falls behind pruned tombstones cannot know which vectors they removed;
     /// it must reload rather than keep serving a deleted item.
     func testAFollowerBehindPrunedTombstonesReloads() async throws {
-        let (a, b) = try await startPair()
-        let root = MemoryTestData.uniqueRoot()
-        let collection = "c-" + root
-        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        let (a, b, root, collection) = try await startPairWithCollection()
         var generator = SplitMix64(state: 13)
         let gone = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
         let kept = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
@@ -161,10 +162,7 @@ final class MemoryFollowTests: XCTestCase {
     /// stays open, must still start the follower at the tombstone horizon: below it, every poll
     /// would reload everything again for as long as that transaction lasts.
     func testAReloadWithAWriterStuckOpenReloadsOnce() async throws {
-        let (a, b) = try await startPair()
-        let root = MemoryTestData.uniqueRoot()
-        let collection = "c-" + root
-        try await a.client.ensureMemoryCollection(collection, dimension: Self.dimension, metric: .cosine)
+        let (a, b, root, collection) = try await startPairWithCollection()
         var generator = SplitMix64(state: 14)
         let gone = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
         let early = MemoryTestData.randomVector(dimension: Self.dimension, using: &generator)
@@ -236,14 +234,7 @@ final class MemoryFollowTests: XCTestCase {
             _ = try await connection.query("LOCK TABLE memory_vectors IN ROW EXCLUSIVE MODE")
             locked.set(true)
             while !release.get() { try await Task.sleep(for: .milliseconds(10)) }
-            let item = try await connection.query("""
-                INSERT INTO memory_items (namespace, namespace_path, key, value, created_at, updated_at)
-                VALUES (ARRAY[$1], $1 || '.', 'early', '{}', now(), now()) RETURNING id
-                """, [.text(root)])
-            _ = try await connection.query("""
-                INSERT INTO memory_vectors (item_id, collection, field, dimension, embedding)
-                VALUES ($1, $2, 'v', $3, $4::bytea)
-                """, [.text(item.string(row: 0, column: 0)!), .text(collection), .integer(dimension), .bytes(bytes)])
+            _ = try await insertEarly(connection, root: root, collection: collection, bytes: bytes)
         }
     }
 
@@ -251,17 +242,23 @@ final class MemoryFollowTests: XCTestCase {
     private static func insertAndHoldOpen(pool: PostgresPool, root: String, collection: String, bytes: [UInt8],
                                           tookChange: Shared<Int64?>, release: Shared<Bool>) async throws {
         try await pool.transaction { connection in
-            let item = try await connection.query("""
-                INSERT INTO memory_items (namespace, namespace_path, key, value, created_at, updated_at)
-                VALUES (ARRAY[$1], $1 || '.', 'early', '{}', now(), now()) RETURNING id
-                """, [.text(root)])
-            let vector = try await connection.query("""
-                INSERT INTO memory_vectors (item_id, collection, field, dimension, embedding)
-                VALUES ($1, $2, 'v', $3, $4::bytea) RETURNING change_seq
-                """, [.text(item.string(row: 0, column: 0)!), .text(collection), .integer(dimension), .bytes(bytes)])
-            tookChange.set(vector.int64(row: 0, column: 0))
+            tookChange.set(try await insertEarly(connection, root: root, collection: collection, bytes: bytes))
             while !release.get() { try await Task.sleep(for: .milliseconds(10)) }
         }
+    }
+
+    /// Inserts the item `early` with one vector, as a put would; returns the vector's change number.
+    private static func insertEarly(_ connection: PostgresConnection, root: String, collection: String,
+                                    bytes: [UInt8]) async throws -> Int64? {
+        let item = try await connection.query("""
+            INSERT INTO memory_items (namespace, namespace_path, key, value, created_at, updated_at)
+            VALUES (ARRAY[$1], $1 || '.', 'early', '{}', now(), now()) RETURNING id
+            """, [.text(root)])
+        let vector = try await connection.query("""
+            INSERT INTO memory_vectors (item_id, collection, field, dimension, embedding)
+            VALUES ($1, $2, 'v', $3, $4::bytea) RETURNING change_seq
+            """, [.text(item.string(row: 0, column: 0)!), .text(collection), .integer(dimension), .bytes(bytes)])
+        return vector.int64(row: 0, column: 0)
     }
 
     /// Float32 little-endian, as `memory_vectors.embedding` stores vectors.
